@@ -1,0 +1,207 @@
+//! The proxy-wasm adapter: the root context compiles the configuration once per VM, HTTP
+//! contexts forward every callback to the core's [`Exchange`], and [`ProxyHost`] implements the
+//! core's [`Host`] with hostcalls. No decisions are made here.
+
+use std::rc::Rc;
+use std::time::UNIX_EPOCH;
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, BufferType, ContextType, MapType, MetricType, Status};
+
+use crate::config::Engine;
+use crate::exchange::{Exchange, Flow};
+use crate::host::{Direction, Host, LogLevel, Metric};
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
+    std::panic::set_hook(Box::new(|info| {
+        let _ = hostcalls::log(
+            proxy_wasm::types::LogLevel::Critical,
+            &format!("authensor-filter: panic (this is a bug): {info}"),
+        );
+    }));
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
+}}
+
+/// Per-VM state: the compiled configuration and the ids of the defined metrics.
+#[derive(Default)]
+struct Root {
+    engine: Option<Rc<Engine>>,
+    metric_ids: Rc<[u32]>,
+}
+
+impl Context for Root {}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
+        let bytes = self.get_plugin_configuration().unwrap_or_default();
+        match Engine::from_json(&bytes) {
+            Ok(engine) => {
+                self.engine = Some(Rc::new(engine));
+                self.metric_ids = Metric::ALL
+                    .iter()
+                    .map(|m| hostcalls::define_metric(MetricType::Counter, m.name()).unwrap_or(0))
+                    .collect();
+                true
+            }
+            Err(e) => {
+                ProxyHost::default().log(
+                    LogLevel::Error,
+                    &format!("authensor-filter: invalid configuration: {e}"),
+                );
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        let engine = Rc::clone(self.engine.as_ref()?);
+        Some(Box::new(Stream {
+            exchange: Exchange::new(engine),
+            host: ProxyHost {
+                metric_ids: Rc::clone(&self.metric_ids),
+            },
+        }))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+/// One HTTP stream: the core's exchange plus the hostcall-backed host it talks to.
+struct Stream {
+    exchange: Exchange,
+    host: ProxyHost,
+}
+
+impl Context for Stream {}
+
+impl HttpContext for Stream {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        action(
+            self.exchange
+                .on_request_headers(&mut self.host, end_of_stream),
+        )
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        action(
+            self.exchange
+                .on_request_body(&mut self.host, body_size, end_of_stream),
+        )
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        action(
+            self.exchange
+                .on_response_headers(&mut self.host, end_of_stream),
+        )
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        action(
+            self.exchange
+                .on_response_body(&mut self.host, body_size, end_of_stream),
+        )
+    }
+
+    fn on_log(&mut self) {
+        self.exchange.on_log(&mut self.host);
+    }
+}
+
+fn action(flow: Flow) -> Action {
+    match flow {
+        Flow::Continue => Action::Continue,
+        Flow::Pause => Action::Pause,
+    }
+}
+
+/// The core's [`Host`], implemented with proxy-wasm hostcalls on the current context.
+#[derive(Default)]
+struct ProxyHost {
+    metric_ids: Rc<[u32]>,
+}
+
+fn headers(dir: Direction) -> MapType {
+    match dir {
+        Direction::Request => MapType::HttpRequestHeaders,
+        Direction::Response => MapType::HttpResponseHeaders,
+    }
+}
+
+fn body_buffer(dir: Direction) -> BufferType {
+    match dir {
+        Direction::Request => BufferType::HttpRequestBody,
+        Direction::Response => BufferType::HttpResponseBody,
+    }
+}
+
+impl Host for ProxyHost {
+    fn now_nanos(&self) -> u64 {
+        hostcalls::get_current_time()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as u64)
+    }
+
+    fn log(&self, level: LogLevel, message: &str) {
+        let level = match level {
+            LogLevel::Debug => proxy_wasm::types::LogLevel::Debug,
+            LogLevel::Info => proxy_wasm::types::LogLevel::Info,
+            LogLevel::Warn => proxy_wasm::types::LogLevel::Warn,
+            LogLevel::Error => proxy_wasm::types::LogLevel::Error,
+        };
+        let _ = hostcalls::log(level, message);
+    }
+
+    fn header(&self, dir: Direction, name: &str) -> Option<String> {
+        hostcalls::get_map_value(headers(dir), name).ok().flatten()
+    }
+
+    fn set_header(&mut self, dir: Direction, name: &str, value: Option<&str>) {
+        let _ = hostcalls::set_map_value(headers(dir), name, value);
+    }
+
+    fn body(&self, dir: Direction, start: usize, len: usize) -> Option<Vec<u8>> {
+        hostcalls::get_buffer(body_buffer(dir), start, len)
+            .ok()
+            .flatten()
+    }
+
+    fn set_body(&mut self, dir: Direction, body: &[u8]) {
+        let _ = hostcalls::set_buffer(body_buffer(dir), 0, usize::MAX, body);
+    }
+
+    fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
+        hostcalls::get_property(path.to_vec()).ok().flatten()
+    }
+
+    fn send_reply(&mut self, status: u32, headers: &[(&str, &str)], body: &[u8]) {
+        let _ = hostcalls::send_http_response(status, headers.to_vec(), Some(body));
+    }
+
+    fn count(&self, metric: Metric, delta: i64) {
+        let index = Metric::ALL.iter().position(|m| *m == metric);
+        if let Some(&id) = index.and_then(|i| self.metric_ids.get(i)) {
+            let _ = hostcalls::increment_metric(id, delta);
+        }
+    }
+
+    fn shared_get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
+        match hostcalls::get_shared_data(key) {
+            Ok((Some(value), Some(cas))) => Some((value, cas)),
+            _ => None,
+        }
+    }
+
+    fn shared_set(&self, key: &str, value: &[u8], cas: u32) -> bool {
+        let cas = (cas != 0).then_some(cas);
+        !matches!(
+            hostcalls::set_shared_data(key, Some(value), cas),
+            Err(Status::CasMismatch) | Err(_)
+        )
+    }
+}

@@ -1,0 +1,101 @@
+//! The audit line: one JSON object per decided request, written through the host log.
+//! Every line starts with `{"audit":"authensor/v1"` so it is easy to pick out of a proxy log.
+
+use serde::Serialize;
+
+use crate::decision::Decision;
+use crate::request::RequestFacts;
+use crate::timefmt::rfc3339_millis;
+
+/// The schema marker that opens every audit line.
+pub const SCHEMA: &str = "authensor/v1";
+
+/// One audit record, borrowed from the request's state.
+#[derive(Serialize)]
+pub struct AuditRecord<'a> {
+    pub audit: &'static str,
+    pub ts: String,
+    pub request_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<&'a str>,
+    pub principal: PrincipalRecord<'a>,
+    pub method: &'a str,
+    pub authority: &'a str,
+    pub path: &'a str,
+    pub decision: &'static str,
+    pub rule: Option<&'a str>,
+    pub reasons: &'a [String],
+    /// Status the client got, when known (0 when the stream ended before a response).
+    pub status: u32,
+    pub body_bytes: u64,
+    /// Time the filter itself spent on this request, in microseconds.
+    pub added_us: f64,
+}
+
+#[derive(Serialize)]
+pub struct PrincipalRecord<'a> {
+    pub id: &'a str,
+    pub r#type: &'static str,
+    pub source: &'static str,
+}
+
+impl<'a> AuditRecord<'a> {
+    pub fn new(
+        now_nanos: u64,
+        facts: &'a RequestFacts,
+        decision: &'a Decision,
+        status: u32,
+        body_bytes: u64,
+        added_nanos: u64,
+    ) -> AuditRecord<'a> {
+        AuditRecord {
+            audit: SCHEMA,
+            ts: rfc3339_millis(now_nanos),
+            request_id: &facts.request_id,
+            trace_id: facts.trace_id.as_deref(),
+            principal: PrincipalRecord {
+                id: &facts.principal.id,
+                r#type: facts.principal.kind,
+                source: facts.principal.source.as_str(),
+            },
+            method: &facts.method,
+            authority: &facts.authority,
+            path: &facts.path,
+            decision: decision.outcome.as_str(),
+            rule: decision.rule.as_deref(),
+            reasons: &decision.reasons,
+            status,
+            body_bytes,
+            added_us: (added_nanos as f64 / 100.0).round() / 10.0,
+        }
+    }
+
+    /// The single-line JSON form.
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_starts_with_marker_and_carries_the_decision() {
+        let facts = RequestFacts {
+            method: "POST".into(),
+            path: "/x".into(),
+            request_id: "r1".into(),
+            ..RequestFacts::default()
+        };
+        let d = Decision::deny("policy_denied", 403, "r", "because".into());
+        let line = AuditRecord::new(1_000_000_000, &facts, &d, 403, 12, 15_250).to_line();
+        assert!(line.starts_with(r#"{"audit":"authensor/v1","ts":"1970-01-01T00:00:01.000Z""#));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["decision"], "deny");
+        assert_eq!(v["rule"], "r");
+        assert_eq!(v["reasons"][0], "because");
+        assert_eq!(v["added_us"], 15.3);
+        assert_eq!(v["principal"]["source"], "anonymous");
+    }
+}

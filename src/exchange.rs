@@ -1,0 +1,360 @@
+//! One HTTP exchange as the filter sees it: gather facts from the headers, buffer the body up to
+//! the limit, decide, reply on denial, and write the audit line when the stream ends.
+//! This is the whole request path; the proxy-wasm adapter only forwards its callbacks here.
+
+use std::rc::Rc;
+
+use crate::audit::AuditRecord;
+use crate::config::{Engine, OversizeAction};
+use crate::decision::Decision;
+use crate::host::{Direction, Host, LogLevel, Metric};
+use crate::request::RequestFacts;
+
+/// Whether the proxy should continue the stream or hold it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Pause,
+}
+
+/// The rule id used for decisions made by the body-size limit.
+const BODY_LIMIT_RULE: &str = "body.max_bytes";
+
+/// Per-request state. Created for every stream, dropped when it ends.
+pub struct Exchange {
+    engine: Rc<Engine>,
+    facts: RequestFacts,
+    decision: Option<Decision>,
+    /// Status of the reply the filter sent itself, if it stopped the request.
+    replied: Option<u32>,
+    body_bytes: u64,
+    added_nanos: u64,
+}
+
+impl Exchange {
+    pub fn new(engine: Rc<Engine>) -> Exchange {
+        Exchange {
+            engine,
+            facts: RequestFacts::default(),
+            decision: None,
+            replied: None,
+            body_bytes: 0,
+            added_nanos: 0,
+        }
+    }
+
+    pub fn on_request_headers<H: Host>(&mut self, host: &mut H, end_of_stream: bool) -> Flow {
+        self.timed(host, |me, host| me.request_headers(host, end_of_stream))
+    }
+
+    pub fn on_request_body<H: Host>(
+        &mut self,
+        host: &mut H,
+        body_size: usize,
+        end_of_stream: bool,
+    ) -> Flow {
+        self.timed(host, |me, host| {
+            me.request_body(host, body_size, end_of_stream)
+        })
+    }
+
+    pub fn on_response_headers<H: Host>(&mut self, _host: &mut H, _end_of_stream: bool) -> Flow {
+        Flow::Continue
+    }
+
+    pub fn on_response_body<H: Host>(
+        &mut self,
+        _host: &mut H,
+        _body_size: usize,
+        _end_of_stream: bool,
+    ) -> Flow {
+        Flow::Continue
+    }
+
+    /// The stream is over: write its audit line.
+    pub fn on_log<H: Host>(&mut self, host: &mut H) {
+        let decision = self.decision.take().unwrap_or_else(|| {
+            Decision::deny(
+                "incomplete",
+                0,
+                "stream",
+                "the request ended before a decision was made; nothing was forwarded".into(),
+            )
+        });
+        if decision.is_allowed() && !self.engine.audit.log_allowed {
+            return;
+        }
+        let status = self.replied.unwrap_or_else(|| response_code(host));
+        let record = AuditRecord::new(
+            host.now_nanos(),
+            &self.facts,
+            &decision,
+            status,
+            self.body_bytes,
+            self.added_nanos,
+        );
+        host.log(LogLevel::Info, &record.to_line());
+    }
+
+    fn timed<H: Host>(
+        &mut self,
+        host: &mut H,
+        step: impl FnOnce(&mut Self, &mut H) -> Flow,
+    ) -> Flow {
+        let start = host.now_nanos();
+        let flow = step(self, host);
+        self.added_nanos += host.now_nanos().saturating_sub(start);
+        flow
+    }
+
+    fn request_headers<H: Host>(&mut self, host: &mut H, end_of_stream: bool) -> Flow {
+        self.facts = RequestFacts::gather(host, &self.engine);
+        let engine = Rc::clone(&self.engine);
+        if let Some(m) = engine.rules.first_denial(&self.facts, None) {
+            let d = Decision::deny("policy_denied", 403, m.rule, m.reason.to_owned());
+            return self.decide(host, d);
+        }
+        if end_of_stream {
+            return self.decide_on_body(host, b"");
+        }
+        match self.facts.content_length {
+            Some(len) if len > engine.body.max_bytes => self.oversize(host, len),
+            // Hold the headers until the body is complete, so a denied request sends nothing upstream.
+            _ => Flow::Pause,
+        }
+    }
+
+    fn request_body<H: Host>(
+        &mut self,
+        host: &mut H,
+        body_size: usize,
+        end_of_stream: bool,
+    ) -> Flow {
+        if self.decision.is_some() {
+            return self.flow_after_decision();
+        }
+        self.body_bytes = body_size as u64;
+        if self.body_bytes > self.engine.body.max_bytes {
+            return self.oversize(host, self.body_bytes);
+        }
+        if !end_of_stream {
+            return Flow::Pause;
+        }
+        match host.body(Direction::Request, 0, body_size) {
+            Some(body) => self.decide_on_body(host, &body),
+            None if body_size == 0 => self.decide_on_body(host, b""),
+            None => {
+                let d = Decision::deny(
+                    "body_unreadable",
+                    500,
+                    "body",
+                    "the proxy did not hand over the buffered request body".into(),
+                );
+                self.decide(host, d)
+            }
+        }
+    }
+
+    fn decide_on_body<H: Host>(&mut self, host: &mut H, body: &[u8]) -> Flow {
+        let engine = Rc::clone(&self.engine);
+        let decision = match engine.rules.first_denial(&self.facts, Some(body)) {
+            Some(m) => Decision::deny("policy_denied", 403, m.rule, m.reason.to_owned()),
+            None => Decision::allow(),
+        };
+        self.decide(host, decision)
+    }
+
+    fn oversize<H: Host>(&mut self, host: &mut H, size: u64) -> Flow {
+        host.count(Metric::BodyTooLarge, 1);
+        let limit = self.engine.body.max_bytes;
+        let d = match self.engine.body.on_oversize {
+            OversizeAction::Deny => Decision::deny(
+                "body_too_large",
+                413,
+                BODY_LIMIT_RULE,
+                format!("request body of at least {size} bytes exceeds the {limit}-byte limit"),
+            ),
+            OversizeAction::Pass => Decision::allow_noting(
+                BODY_LIMIT_RULE,
+                format!("request body of at least {size} bytes exceeds the {limit}-byte limit; passed unscanned"),
+            ),
+        };
+        self.decide(host, d)
+    }
+
+    fn decide<H: Host>(&mut self, host: &mut H, decision: Decision) -> Flow {
+        if decision.is_allowed() {
+            host.count(Metric::RequestsAllowed, 1);
+        } else {
+            host.count(Metric::RequestsDenied, 1);
+            let body = decision.reply_body(&self.facts.request_id);
+            host.send_reply(
+                decision.status,
+                &[
+                    ("content-type", "application/json"),
+                    ("x-authensor-decision", decision.outcome.as_str()),
+                ],
+                body.as_bytes(),
+            );
+            self.replied = Some(decision.status);
+        }
+        self.decision = Some(decision);
+        self.flow_after_decision()
+    }
+
+    fn flow_after_decision(&self) -> Flow {
+        if self.replied.is_some() {
+            Flow::Pause
+        } else {
+            Flow::Continue
+        }
+    }
+}
+
+/// The response status recorded by the proxy, or 0 when there was none.
+fn response_code(host: &impl Host) -> u32 {
+    host.property(&["response", "code"])
+        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+        .map_or(0, |b| u64::from_le_bytes(b) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake_host::FakeHost;
+
+    const CONFIG: &str = r#"{
+        "body": {"max_bytes": 64},
+        "rules": [
+            {"id": "no-admin", "match": {"path_prefix": "/admin"}, "reason": "admin is off limits"},
+            {"id": "no-secret", "body_contains": "TOPSECRET", "reason": "secret marker in body"}
+        ]
+    }"#;
+
+    fn exchange(config: &str) -> Exchange {
+        Exchange::new(Rc::new(Engine::from_json(config.as_bytes()).unwrap()))
+    }
+
+    fn audit_of(host: &FakeHost) -> serde_json::Value {
+        let lines = host.audit_lines();
+        assert_eq!(lines.len(), 1, "exactly one audit line: {lines:?}");
+        serde_json::from_str(&lines[0]).unwrap()
+    }
+
+    /// Feed a body in chunks as the proxy would, returning the flow of every callback.
+    fn send(ex: &mut Exchange, host: &mut FakeHost, chunks: &[&[u8]]) -> Vec<Flow> {
+        let mut flows = vec![ex.on_request_headers(host, chunks.is_empty())];
+        for (i, chunk) in chunks.iter().enumerate() {
+            host.request_body.extend_from_slice(chunk);
+            let size = host.request_body.len();
+            flows.push(ex.on_request_body(host, size, i + 1 == chunks.len()));
+        }
+        ex.on_log(host);
+        flows
+    }
+
+    #[test]
+    fn allowed_get_continues_and_is_audited() {
+        let mut host = FakeHost::request("GET", "/ok", &[("x-request-id", "r1")]);
+        let mut ex = exchange(CONFIG);
+        assert_eq!(send(&mut ex, &mut host, &[]), vec![Flow::Continue]);
+        assert!(host.reply.is_none());
+        let a = audit_of(&host);
+        assert_eq!(
+            (a["decision"].as_str(), a["request_id"].as_str()),
+            (Some("allow"), Some("r1"))
+        );
+    }
+
+    #[test]
+    fn denied_path_gets_403_json_and_never_continues() {
+        let mut host = FakeHost::request("GET", "/x/../admin/", &[("x-request-id", "r2")]);
+        let mut ex = exchange(CONFIG);
+        assert_eq!(send(&mut ex, &mut host, &[]), vec![Flow::Pause]);
+        let (status, headers, body) = host.reply.clone().unwrap();
+        assert_eq!(status, 403);
+        assert!(headers.contains(&("x-authensor-decision".into(), "deny".into())));
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["rule"], "no-admin");
+        assert_eq!(body["error"]["request_id"], "r2");
+        let a = audit_of(&host);
+        assert_eq!(
+            (a["decision"].as_str(), a["status"].as_u64()),
+            (Some("deny"), Some(403))
+        );
+    }
+
+    #[test]
+    fn body_split_across_chunks_is_decided_whole() {
+        let mut host = FakeHost::request("POST", "/upload", &[]);
+        let mut ex = exchange(CONFIG);
+        let flows = send(&mut ex, &mut host, &[b"aaa TOP", b"SEC", b"RET bbb"]);
+        assert_eq!(
+            flows,
+            vec![Flow::Pause, Flow::Pause, Flow::Pause, Flow::Pause]
+        );
+        assert_eq!(host.reply.as_ref().map(|r| r.0), Some(403));
+        assert_eq!(audit_of(&host)["rule"], "no-secret");
+    }
+
+    #[test]
+    fn clean_body_continues_after_the_last_chunk() {
+        let mut host = FakeHost::request("POST", "/upload", &[]);
+        let mut ex = exchange(CONFIG);
+        let flows = send(&mut ex, &mut host, &[b"hello ", b"world"]);
+        assert_eq!(flows, vec![Flow::Pause, Flow::Pause, Flow::Continue]);
+        assert_eq!(audit_of(&host)["body_bytes"], 11);
+    }
+
+    #[test]
+    fn oversize_body_gets_413_or_passes_unscanned_when_configured() {
+        let big = [b'x'; 40];
+        let mut host = FakeHost::request("POST", "/", &[]);
+        let mut ex = exchange(CONFIG);
+        let flows = send(&mut ex, &mut host, &[&big, &big, &big]);
+        assert_eq!(flows[2], Flow::Pause);
+        assert_eq!(host.reply.as_ref().map(|r| r.0), Some(413));
+        assert_eq!(audit_of(&host)["rule"], "body.max_bytes");
+
+        let pass = r#"{"body": {"max_bytes": 64, "on_oversize": "pass"}}"#;
+        let mut host = FakeHost::request("POST", "/", &[]);
+        let mut ex = exchange(pass);
+        let flows = send(&mut ex, &mut host, &[&big, &big, &big]);
+        assert_eq!(
+            flows,
+            vec![Flow::Pause, Flow::Pause, Flow::Continue, Flow::Continue]
+        );
+        assert!(host.reply.is_none());
+        let a = audit_of(&host);
+        assert_eq!(a["decision"], "allow");
+        assert!(a["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("passed unscanned"));
+    }
+
+    #[test]
+    fn declared_oversize_is_refused_before_the_body_arrives() {
+        let mut host = FakeHost::request("POST", "/", &[("content-length", "1000")]);
+        let mut ex = exchange(CONFIG);
+        assert_eq!(ex.on_request_headers(&mut host, false), Flow::Pause);
+        assert_eq!(host.reply.as_ref().map(|r| r.0), Some(413));
+    }
+
+    #[test]
+    fn aborted_request_is_still_audited() {
+        let mut host = FakeHost::request("POST", "/", &[]);
+        let mut ex = exchange(CONFIG);
+        ex.on_request_headers(&mut host, false);
+        ex.on_log(&mut host);
+        assert_eq!(audit_of(&host)["rule"], "stream");
+    }
+
+    #[test]
+    fn allowed_lines_can_be_turned_off() {
+        let mut host = FakeHost::request("GET", "/", &[]);
+        let mut ex = exchange(r#"{"audit": {"log_allowed": false}}"#);
+        send(&mut ex, &mut host, &[]);
+        assert!(host.audit_lines().is_empty());
+    }
+}

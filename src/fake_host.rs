@@ -1,0 +1,133 @@
+//! An in-memory [`Host`] for unit tests: records replies, logs, metrics and shared data.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use crate::audit::SCHEMA;
+use crate::host::{Direction, Host, LogLevel, Metric};
+
+/// A reply the filter sent: status, headers, body.
+pub type Reply = (u32, Vec<(String, String)>, Vec<u8>);
+
+#[derive(Default)]
+pub struct FakeHost {
+    pub request_headers: Vec<(String, String)>,
+    pub response_headers: Vec<(String, String)>,
+    pub request_body: Vec<u8>,
+    pub response_body: Vec<u8>,
+    pub properties: HashMap<String, Vec<u8>>,
+    pub reply: Option<Reply>,
+    pub logs: RefCell<Vec<(LogLevel, String)>>,
+    pub metrics: RefCell<HashMap<&'static str, i64>>,
+    pub shared: RefCell<HashMap<String, (Vec<u8>, u32)>>,
+    /// Advances by one microsecond on every read, so timings are non-zero and deterministic.
+    pub clock: Cell<u64>,
+}
+
+impl FakeHost {
+    /// A host holding a request with the given method, path and extra headers.
+    pub fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> FakeHost {
+        let mut all = vec![
+            (":method".to_owned(), method.to_owned()),
+            (":path".to_owned(), path.to_owned()),
+        ];
+        all.extend(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        FakeHost {
+            request_headers: all,
+            ..FakeHost::default()
+        }
+    }
+
+    /// The audit lines logged so far.
+    pub fn audit_lines(&self) -> Vec<String> {
+        let marker = format!("{{\"audit\":\"{SCHEMA}\"");
+        self.logs
+            .borrow()
+            .iter()
+            .filter(|(_, m)| m.starts_with(&marker))
+            .map(|(_, m)| m.clone())
+            .collect()
+    }
+
+    fn headers(&self, dir: Direction) -> &Vec<(String, String)> {
+        match dir {
+            Direction::Request => &self.request_headers,
+            Direction::Response => &self.response_headers,
+        }
+    }
+}
+
+impl Host for FakeHost {
+    fn now_nanos(&self) -> u64 {
+        self.clock.set(self.clock.get() + 1_000);
+        self.clock.get()
+    }
+
+    fn log(&self, level: LogLevel, message: &str) {
+        self.logs.borrow_mut().push((level, message.to_owned()));
+    }
+
+    fn header(&self, dir: Direction, name: &str) -> Option<String> {
+        self.headers(dir)
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    }
+
+    fn set_header(&mut self, dir: Direction, name: &str, value: Option<&str>) {
+        let headers = match dir {
+            Direction::Request => &mut self.request_headers,
+            Direction::Response => &mut self.response_headers,
+        };
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        if let Some(v) = value {
+            headers.push((name.to_owned(), v.to_owned()));
+        }
+    }
+
+    fn body(&self, dir: Direction, start: usize, len: usize) -> Option<Vec<u8>> {
+        let body = match dir {
+            Direction::Request => &self.request_body,
+            Direction::Response => &self.response_body,
+        };
+        let end = start.checked_add(len)?.min(body.len());
+        body.get(start..end).map(<[u8]>::to_vec)
+    }
+
+    fn set_body(&mut self, dir: Direction, body: &[u8]) {
+        match dir {
+            Direction::Request => self.request_body = body.to_vec(),
+            Direction::Response => self.response_body = body.to_vec(),
+        }
+    }
+
+    fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
+        self.properties.get(&path.join(".")).cloned()
+    }
+
+    fn send_reply(&mut self, status: u32, headers: &[(&str, &str)], body: &[u8]) {
+        let headers = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.reply = Some((status, headers, body.to_vec()));
+    }
+
+    fn count(&self, metric: Metric, delta: i64) {
+        *self.metrics.borrow_mut().entry(metric.name()).or_default() += delta;
+    }
+
+    fn shared_get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
+        self.shared.borrow().get(key).cloned()
+    }
+
+    fn shared_set(&self, key: &str, value: &[u8], cas: u32) -> bool {
+        let mut shared = self.shared.borrow_mut();
+        let current = shared.get(key).map_or(0, |(_, c)| *c);
+        if cas != 0 && cas != current {
+            return false;
+        }
+        shared.insert(key.to_owned(), (value.to_vec(), current + 1));
+        true
+    }
+}

@@ -1,0 +1,21 @@
+//! authensor-filter: AI-agent safety enforced in the service mesh.
+//!
+//! The crate is a pure core (configuration, decisions, audit, path handling) that talks to the
+//! proxy only through [`host::Host`], plus a thin proxy-wasm adapter compiled for wasm32 only.
+//! The native `authensor` command-line tool is built from the same core.
+
+pub mod audit;
+pub mod config;
+pub mod decision;
+pub mod exchange;
+pub mod host;
+pub mod path;
+pub mod request;
+pub mod rules;
+pub mod timefmt;
+
+#[cfg(test)]
+pub mod fake_host;
+
+#[cfg(target_arch = "wasm32")]
+mod adapter;

@@ -1,0 +1,165 @@
+//! Facts about a request gathered once from its headers and the proxy's properties:
+//! method, authority, normalised path, request id and who is asking.
+
+use crate::config::Engine;
+use crate::host::{Direction, Host};
+use crate::path;
+
+/// Where the principal's identity came from, most trusted first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PrincipalSource {
+    /// The peer's mTLS certificate (a SPIFFE id under Istio).
+    Mtls,
+    /// The sidecar's configured agent identity.
+    Config,
+    /// A request header the configuration explicitly trusts.
+    Header,
+    /// Nothing identified the caller.
+    #[default]
+    Anonymous,
+}
+
+impl PrincipalSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalSource::Mtls => "mtls",
+            PrincipalSource::Config => "config",
+            PrincipalSource::Header => "header",
+            PrincipalSource::Anonymous => "anonymous",
+        }
+    }
+}
+
+/// The identity a decision is made for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Principal {
+    pub id: String,
+    pub kind: &'static str,
+    pub source: PrincipalSource,
+}
+
+/// What the filter knows about a request before looking at its body.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFacts {
+    pub method: String,
+    pub authority: String,
+    /// Normalised path, no query.
+    pub path: String,
+    /// The `:path` exactly as received.
+    pub raw_path: String,
+    pub request_id: String,
+    pub trace_id: Option<String>,
+    pub principal: Principal,
+    pub content_length: Option<u64>,
+}
+
+impl RequestFacts {
+    /// Read the request's facts from the host.
+    pub fn gather(host: &impl Host, engine: &Engine) -> RequestFacts {
+        let header = |name: &str| host.header(Direction::Request, name);
+        let raw_path = header(":path").unwrap_or_default();
+        RequestFacts {
+            method: header(":method").unwrap_or_default(),
+            authority: header(":authority").unwrap_or_default(),
+            path: path::normalize(&raw_path),
+            raw_path,
+            request_id: header("x-request-id").unwrap_or_default(),
+            trace_id: header("traceparent").and_then(|t| t.split('-').nth(1).map(str::to_owned)),
+            principal: principal(host, engine),
+            content_length: header("content-length").and_then(|v| v.trim().parse().ok()),
+        }
+    }
+
+    /// The authority without its port, lower-cased.
+    pub fn host_without_port(&self) -> String {
+        let a = self.authority.as_str();
+        let host = match a.rfind(':') {
+            Some(i) if !a.ends_with(']') && a[i + 1..].bytes().all(|b| b.is_ascii_digit()) => {
+                &a[..i]
+            }
+            _ => a,
+        };
+        host.to_ascii_lowercase()
+    }
+}
+
+/// Resolve the principal: mTLS identity, then configured agent, then a trusted header.
+fn principal(host: &impl Host, engine: &Engine) -> Principal {
+    let kind = engine.agent.principal_type.as_str();
+    let make = |id: String, source| Principal { id, kind, source };
+    let mtls = host
+        .property(&["connection", "uri_san_peer_certificate"])
+        .and_then(|b| String::from_utf8(b).ok())
+        .filter(|s| !s.is_empty());
+    if let Some(id) = mtls {
+        return make(id, PrincipalSource::Mtls);
+    }
+    if let Some(id) = &engine.agent.principal {
+        return make(id.clone(), PrincipalSource::Config);
+    }
+    let trusted = engine
+        .agent
+        .trusted_principal_header
+        .as_deref()
+        .and_then(|h| host.header(Direction::Request, h))
+        .filter(|s| !s.is_empty());
+    match trusted {
+        Some(id) => make(id, PrincipalSource::Header),
+        None => make(String::new(), PrincipalSource::Anonymous),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake_host::FakeHost;
+
+    fn engine(json: &str) -> Engine {
+        Engine::from_json(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn gathers_normalised_facts() {
+        let host = FakeHost::request(
+            "GET",
+            "/a/../admin?x=1",
+            &[(":authority", "API:443"), ("x-request-id", "r1")],
+        );
+        let facts = RequestFacts::gather(&host, &engine(""));
+        assert_eq!(facts.path, "/admin");
+        assert_eq!(facts.raw_path, "/a/../admin?x=1");
+        assert_eq!(facts.host_without_port(), "api");
+        assert_eq!(facts.request_id, "r1");
+        assert_eq!(facts.principal.source, PrincipalSource::Anonymous);
+    }
+
+    #[test]
+    fn principal_prefers_mtls_then_config_then_trusted_header() {
+        let mut host = FakeHost::request("GET", "/", &[("x-agent", "from-header")]);
+        let with_header = engine(r#"{"agent":{"trusted_principal_header":"x-agent"}}"#);
+        assert_eq!(
+            RequestFacts::gather(&host, &with_header).principal.id,
+            "from-header"
+        );
+        let configured =
+            engine(r#"{"agent":{"principal":"agent-7","trusted_principal_header":"x-agent"}}"#);
+        let p = RequestFacts::gather(&host, &configured).principal;
+        assert_eq!(
+            (p.id.as_str(), p.source),
+            ("agent-7", PrincipalSource::Config)
+        );
+        host.properties.insert(
+            "connection.uri_san_peer_certificate".into(),
+            b"spiffe://cluster.local/ns/a/sa/b".to_vec(),
+        );
+        let p = RequestFacts::gather(&host, &configured).principal;
+        assert_eq!(p.source, PrincipalSource::Mtls);
+        assert_eq!(p.id, "spiffe://cluster.local/ns/a/sa/b");
+        // An untrusted header is never used.
+        let plain = FakeHost::request("GET", "/", &[("x-agent", "spoofed")]);
+        assert_eq!(
+            RequestFacts::gather(&plain, &engine("")).principal.source,
+            PrincipalSource::Anonymous
+        );
+    }
+}
