@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod config;
 pub mod decision;
+pub mod detection;
 pub mod exchange;
 pub mod host;
 pub mod path;
