@@ -103,6 +103,11 @@ pub struct BodyConfig {
     pub max_bytes: u64,
     /// What to do with a larger body.
     pub on_oversize: OversizeAction,
+    /// Hold the request headers until the body is decided, so a denied request sends nothing
+    /// upstream. Needs `allow_on_headers_stop_iteration: true` in Envoy's wasm PluginConfig
+    /// (Envoy 1.35+); set false where the proxy cannot (Istio's WasmPlugin), and the headers go
+    /// ahead while the body is held, then the upstream stream is reset on denial.
+    pub hold_headers: bool,
 }
 
 impl Default for BodyConfig {
@@ -110,6 +115,7 @@ impl Default for BodyConfig {
         BodyConfig {
             max_bytes: 1024 * 1024,
             on_oversize: OversizeAction::Deny,
+            hold_headers: true,
         }
     }
 }
@@ -194,7 +200,11 @@ pub fn parse_strict<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, Con
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let path = if path == "." { "$".to_owned() } else { path };
+        let path = if path == "." || path == "?" {
+            "$".to_owned()
+        } else {
+            path
+        };
         ConfigError::new(path, e.inner().to_string())
     })?;
     de.end()

@@ -120,7 +120,8 @@ impl Exchange {
         match self.facts.content_length {
             Some(len) if len > engine.body.max_bytes => self.oversize(host, len),
             // Hold the headers until the body is complete, so a denied request sends nothing upstream.
-            _ => Flow::Pause,
+            _ if engine.body.hold_headers => Flow::Pause,
+            _ => Flow::Continue,
         }
     }
 
@@ -339,6 +340,17 @@ mod tests {
         let mut ex = exchange(CONFIG);
         assert_eq!(ex.on_request_headers(&mut host, false), Flow::Pause);
         assert_eq!(host.reply.as_ref().map(|r| r.0), Some(413));
+    }
+
+    #[test]
+    fn headers_go_ahead_when_holding_is_off_but_the_body_is_still_held() {
+        let config =
+            r#"{"body": {"hold_headers": false}, "rules": [{"id": "m", "body_contains": "BAD"}]}"#;
+        let mut host = FakeHost::request("POST", "/", &[]);
+        let mut ex = exchange(config);
+        let flows = send(&mut ex, &mut host, &[b"a B", b"AD"]);
+        assert_eq!(flows, vec![Flow::Continue, Flow::Pause, Flow::Pause]);
+        assert_eq!(host.reply.as_ref().map(|r| r.0), Some(403));
     }
 
     #[test]
