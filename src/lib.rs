@@ -11,6 +11,7 @@ pub mod detection;
 pub mod exchange;
 pub mod host;
 pub mod path;
+pub mod protocol;
 pub mod request;
 pub mod rules;
 pub mod timefmt;
