@@ -11,8 +11,8 @@ pub mod detection;
 pub mod exchange;
 pub mod host;
 pub mod path;
+pub mod policy;
 pub mod request;
-pub mod rules;
 pub mod timefmt;
 
 #[cfg(test)]
