@@ -187,6 +187,7 @@ impl Engine {
         let policy = PolicyEngine::compile(
             &config.policies,
             "policies",
+            &|i| format!("policies[{i}]"),
             &config.approval,
             &config.policy_state,
         )?;

@@ -107,16 +107,18 @@ pub struct PolicyEngine {
 }
 
 impl PolicyEngine {
-    /// Compile `models`; `base` is the JSON path of the list (`policies`, or `` for a file).
+    /// Compile `models` found at JSON path `base` (`policies` in a filter configuration, `$` for
+    /// a file holding a list); `path_of(i)` is the path of policy `i` in error messages.
     pub fn compile(
         models: &[PolicyModel],
         base: &str,
+        path_of: &dyn Fn(usize) -> String,
         approval: &ApprovalSettings,
         state: &StateSettings,
     ) -> Result<PolicyEngine, ConfigError> {
         if models.len() > MAX_POLICIES {
             return Err(ConfigError::new(
-                at(base, ""),
+                base,
                 format!(
                     "{} policies exceed the limit of {MAX_POLICIES}",
                     models.len()
@@ -130,7 +132,7 @@ impl PolicyEngine {
         let mut ids = HashSet::new();
         let mut all = Vec::with_capacity(models.len());
         for (i, m) in models.iter().enumerate() {
-            let path = format!("{base}[{i}]");
+            let path = path_of(i);
             let policy = compile_policy(m, &path, &mut budget)?;
             if !ids.insert(m.id.as_str()) {
                 return Err(ConfigError::new(
@@ -538,6 +540,7 @@ mod tests {
         PolicyEngine::compile(
             &models,
             "policies",
+            &|i| format!("policies[{i}]"),
             &ApprovalSettings::default(),
             &StateSettings::default(),
         )
@@ -607,8 +610,14 @@ mod tests {
             key: Some("secret-but-short".into()),
             ..ApprovalSettings::default()
         };
-        let e = PolicyEngine::compile(&[], "policies", &bad_key, &StateSettings::default())
-            .unwrap_err();
+        let e = PolicyEngine::compile(
+            &[],
+            "policies",
+            &|i| format!("policies[{i}]"),
+            &bad_key,
+            &StateSettings::default(),
+        )
+        .unwrap_err();
         assert!(e
             .to_string()
             .starts_with("approval.key: expected the key as hex"));
@@ -618,8 +627,14 @@ mod tests {
             counter_slots: 0,
             ..StateSettings::default()
         };
-        let e = PolicyEngine::compile(&[], "policies", &ApprovalSettings::default(), &zero)
-            .unwrap_err();
+        let e = PolicyEngine::compile(
+            &[],
+            "policies",
+            &|i| format!("policies[{i}]"),
+            &ApprovalSettings::default(),
+            &zero,
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("policy_state.counter_slots"));
     }
 

@@ -450,8 +450,18 @@ mod tests {
 
     fn engine(policies: &str) -> PolicyEngine {
         let models: Vec<PolicyModel> = parse_strict(policies.as_bytes()).unwrap();
-        let approval = ApprovalSettings { key: Some(KEY.into()), ..ApprovalSettings::default() };
-        PolicyEngine::compile(&models, "policies", &approval, &StateSettings::default()).unwrap()
+        let approval = ApprovalSettings {
+            key: Some(KEY.into()),
+            ..ApprovalSettings::default()
+        };
+        PolicyEngine::compile(
+            &models,
+            "policies",
+            &|i| format!("policies[{i}]"),
+            &approval,
+            &StateSettings::default(),
+        )
+        .unwrap()
     }
 
     fn envelope(json: &str) -> Envelope {
@@ -477,7 +487,10 @@ mod tests {
     fn first_matching_rule_of_the_first_matching_policy_decides() {
         let e = engine(&format!(
             "[{},{}]",
-            policy("low", r#""rules":[{"id":"all","effect":"allow","description":"low wins?"}]"#),
+            policy(
+                "low",
+                r#""rules":[{"id":"all","effect":"allow","description":"low wins?"}]"#
+            ),
             policy(
                 "high",
                 r#""priority":10,"scope":{"actionTypes":["x.*"]},"defaultEffect":"deny","rules":[
@@ -486,35 +499,60 @@ mod tests {
             )
         ));
         let v = eval(&e, &action("x.a", ""));
-        assert_eq!((v.outcome, v.policy_id, v.rule_id, &*v.reason), (Outcome::Deny, Some("high"), Some("r1"), "first"));
+        assert_eq!(
+            (v.outcome, v.policy_id, v.rule_id, &*v.reason),
+            (Outcome::Deny, Some("high"), Some("r1"), "first")
+        );
         let v = eval(&e, &action("x.b", ""));
         assert_eq!((v.outcome, v.rule_id), (Outcome::Allow, Some("r2")));
         // Out of the high policy's scope: the low one decides.
         let v = eval(&e, &action("y.b", ""));
-        assert_eq!((v.outcome, v.policy_id, &*v.reason), (Outcome::Allow, Some("low"), "low wins?"));
+        assert_eq!(
+            (v.outcome, v.policy_id, &*v.reason),
+            (Outcome::Allow, Some("low"), "low wins?")
+        );
     }
 
     #[test]
     fn no_default_effect_falls_through_and_nothing_decided_fails_closed() {
         let rules = r#""rules":[{"id":"r","effect":"allow","condition":{"field":"action.type","operator":"eq","value":"a"}}]"#;
-        let e = engine(&format!("[{},{}]", policy("first", rules), policy("second", r#""defaultEffect":"allow","rules":[]"#)));
+        let e = engine(&format!(
+            "[{},{}]",
+            policy("first", rules),
+            policy("second", r#""defaultEffect":"allow","rules":[]"#)
+        ));
         assert_eq!(eval(&e, &action("b", "")).policy_id, Some("second"));
-        assert_eq!(eval(&e, &action("b", "")).reason, "Default policy effect: allow");
+        assert_eq!(
+            eval(&e, &action("b", "")).reason,
+            "Default policy effect: allow"
+        );
         let e = engine(&format!("[{}]", policy("only", rules)));
         let v = eval(&e, &action("b", ""));
-        assert_eq!((v.outcome, v.policy_id, v.rule_id, &*v.reason), (Outcome::Deny, None, None, NO_POLICY));
+        assert_eq!(
+            (v.outcome, v.policy_id, v.rule_id, &*v.reason),
+            (Outcome::Deny, None, None, NO_POLICY)
+        );
         let empty = engine("[]");
         let v = eval(&empty, &action("b", ""));
         assert_eq!((v.outcome, &*v.reason), (Outcome::Deny, NO_POLICY));
-        let e = engine(&format!("[{}]", policy("d", r#""defaultEffect":"deny","rules":[]"#)));
-        assert_eq!(eval(&e, &action("b", "")).reason, "Default policy effect: deny");
+        let e = engine(&format!(
+            "[{}]",
+            policy("d", r#""defaultEffect":"deny","rules":[]"#)
+        ));
+        assert_eq!(
+            eval(&e, &action("b", "")).reason,
+            "Default policy effect: deny"
+        );
     }
 
     #[test]
     fn environment_scope_needs_a_matching_environment() {
         let e = engine(&format!(
             "[{},{}]",
-            policy("prod", r#""scope":{"environments":["production"]},"defaultEffect":"deny","rules":[]"#),
+            policy(
+                "prod",
+                r#""scope":{"environments":["production"]},"defaultEffect":"deny","rules":[]"#
+            ),
             policy("rest", r#""defaultEffect":"allow","rules":[]"#)
         ));
         let prod = action("a", r#","context":{"environment":"production"}"#);
@@ -529,13 +567,28 @@ mod tests {
     fn principal_type_scope_and_literal_globs() {
         let e = engine(&format!(
             "[{},{}]",
-            policy("svc", r#""scope":{"principalTypes":["service"],"actionTypes":["a+b.*"]},"defaultEffect":"deny","rules":[]"#),
+            policy(
+                "svc",
+                r#""scope":{"principalTypes":["service"],"actionTypes":["a+b.*"]},"defaultEffect":"deny","rules":[]"#
+            ),
             policy("rest", r#""defaultEffect":"allow","rules":[]"#)
         ));
-        let svc = |kind: &str| envelope(&format!(r#"{{"action":{{"type":"{kind}"}},"principal":{{"type":"service","id":"s"}}}}"#));
+        let svc = |kind: &str| {
+            envelope(&format!(
+                r#"{{"action":{{"type":"{kind}"}},"principal":{{"type":"service","id":"s"}}}}"#
+            ))
+        };
         assert_eq!(eval(&e, &svc("a+b.x")).policy_id, Some("svc"));
-        assert_eq!(eval(&e, &svc("aab.x")).policy_id, Some("rest"), "+ is literal");
-        assert_eq!(eval(&e, &action("a+b.x", "")).policy_id, Some("rest"), "agent is out of scope");
+        assert_eq!(
+            eval(&e, &svc("aab.x")).policy_id,
+            Some("rest"),
+            "+ is literal"
+        );
+        assert_eq!(
+            eval(&e, &action("a+b.x", "")).policy_id,
+            Some("rest"),
+            "agent is out of scope"
+        );
     }
 
     #[test]
@@ -549,27 +602,55 @@ mod tests {
                      "condition":{"field":"aegis.injection.score","operator":"gte","value":3}}]"#
             )
         ));
-        let with = |sev: &str| action("llm.openai.chat", &format!(r#","aegis":{{"detections":[{{"type":"injection","severity":"{sev}"}}]}}"#));
+        let with = |sev: &str| {
+            action(
+                "llm.openai.chat",
+                &format!(
+                    r#","aegis":{{"detections":[{{"type":"injection","severity":"{sev}"}}]}}"#
+                ),
+            )
+        };
         assert_eq!(eval(&e, &with("high")).rule_id, Some("block-injection"));
         assert_eq!(eval(&e, &with("medium")).outcome, Outcome::Allow);
-        assert_eq!(eval(&e, &action("llm.openai.chat", "")).outcome, Outcome::Allow);
+        assert_eq!(
+            eval(&e, &action("llm.openai.chat", "")).outcome,
+            Outcome::Allow
+        );
     }
 
     #[test]
     fn rate_limits_trip_at_n_plus_one_per_scope_key() {
         let e = engine(&format!(
             "[{}]",
-            policy("rl", r#""rules":[{"id":"r","effect":"allow","rateLimit":{"requests":2,"window":"1h"}}]"#)
+            policy(
+                "rl",
+                r#""rules":[{"id":"r","effect":"allow","rateLimit":{"requests":2,"window":"1h"}}]"#
+            )
         ));
         let host = FakeHost::default();
-        let req = Request { now_nanos: 7_200_000_000_000, approval_token: None };
+        let req = Request {
+            now_nanos: 7_200_000_000_000,
+            approval_token: None,
+        };
         let a1 = action("x", "");
         let a2 = envelope(r#"{"action":{"type":"x"},"principal":{"type":"agent","id":"a2"}}"#);
-        let outcomes: Vec<Outcome> = (0..3).map(|_| e.evaluate(&host, &a1, &req).outcome).collect();
-        assert_eq!(outcomes, vec![Outcome::Allow, Outcome::Allow, Outcome::RateLimited]);
+        let outcomes: Vec<Outcome> = (0..3)
+            .map(|_| e.evaluate(&host, &a1, &req).outcome)
+            .collect();
+        assert_eq!(
+            outcomes,
+            vec![Outcome::Allow, Outcome::Allow, Outcome::RateLimited]
+        );
         let v = e.evaluate(&host, &a1, &req);
-        assert_eq!((v.retry_after, &*v.reason), (Some(3_600), "Rate limit exceeded: 2 requests per 1h"));
-        assert_eq!(e.evaluate(&host, &a2, &req).outcome, Outcome::Allow, "another principal");
+        assert_eq!(
+            (v.retry_after, &*v.reason),
+            (Some(3_600), "Rate limit exceeded: 2 requests per 1h")
+        );
+        assert_eq!(
+            e.evaluate(&host, &a2, &req).outcome,
+            Outcome::Allow,
+            "another principal"
+        );
     }
 
     #[test]
@@ -591,14 +672,31 @@ mod tests {
             ))
         };
         let v = e.evaluate(&host, &call("https://api.stripe.com/v1/charges", 120), &req);
-        assert_eq!(v.reason, "Envelope maxAmount (120) exceeds policy limit (100)");
+        assert_eq!(
+            v.reason,
+            "Envelope maxAmount (120) exceeds policy limit (100)"
+        );
         let v = e.evaluate(&host, &call("evil.com/x", 10), &req);
-        assert_eq!(v.reason, "Destination evil.com is not in the rule's allowedDomains");
-        assert_eq!(e.evaluate(&host, &call("a.example.com:443/x", 100), &req).outcome, Outcome::Allow);
-        assert_eq!(e.evaluate(&host, &call("example.com/x", 10), &req).outcome, Outcome::Deny, "apex is not a subdomain");
+        assert_eq!(
+            v.reason,
+            "Destination evil.com is not in the rule's allowedDomains"
+        );
+        assert_eq!(
+            e.evaluate(&host, &call("a.example.com:443/x", 100), &req)
+                .outcome,
+            Outcome::Allow
+        );
+        assert_eq!(
+            e.evaluate(&host, &call("example.com/x", 10), &req).outcome,
+            Outcome::Deny,
+            "apex is not a subdomain"
+        );
         let v = e.evaluate(&host, &call("api.stripe.com", 60), &req);
         assert!(v.reason.starts_with("Budget exceeded"), "{}", v.reason);
-        assert_eq!(e.evaluate(&host, &call("api.stripe.com", 50), &req).outcome, Outcome::Allow);
+        assert_eq!(
+            e.evaluate(&host, &call("api.stripe.com", 50), &req).outcome,
+            Outcome::Allow
+        );
     }
 
     #[test]
@@ -612,24 +710,53 @@ mod tests {
             )
         ));
         let host = FakeHost::default();
-        let call = |path: &str| envelope(&format!(r#"{{"action":{{"type":"fs.delete","resource":"fs","parameters":{{"path":"{path}"}}}},"principal":{{"type":"agent","id":"a"}}}}"#));
+        let call = |path: &str| {
+            envelope(&format!(
+                r#"{{"action":{{"type":"fs.delete","resource":"fs","parameters":{{"path":"{path}"}}}},"principal":{{"type":"agent","id":"a"}}}}"#
+            ))
+        };
         let v = e.evaluate(&host, &call("/tmp/x"), &Request::default());
-        assert_eq!((v.outcome, &*v.reason), (Outcome::RequireApproval, "needs a human"));
+        assert_eq!(
+            (v.outcome, &*v.reason),
+            (Outcome::RequireApproval, "needs a human")
+        );
         let approval = v.approval.unwrap();
-        assert_eq!((approval.required_approvals, approval.expires_in.as_deref()), (2, Some("30m")));
+        assert_eq!(
+            (approval.required_approvals, approval.expires_in.as_deref()),
+            (2, Some("30m"))
+        );
 
         let key = ApprovalKey::from_hex(KEY).unwrap();
         let approved = call("/tmp/x");
         let binding = Binding::of(&approved);
         let token = mint(&key, &binding, [9; 16], 1_000);
-        let at = |secs: u64| Request { now_nanos: secs * 1_000_000_000, approval_token: Some(&token) };
-        assert_eq!(e.evaluate(&host, &call("/etc"), &at(10)).outcome, Outcome::RequireApproval, "changed args");
+        let at = |secs: u64| Request {
+            now_nanos: secs * 1_000_000_000,
+            approval_token: Some(&token),
+        };
+        assert_eq!(
+            e.evaluate(&host, &call("/etc"), &at(10)).outcome,
+            Outcome::RequireApproval,
+            "changed args"
+        );
         let v = e.evaluate(&host, &call("/tmp/x"), &at(10));
         assert_eq!((v.outcome, v.approved_by_token), (Outcome::Allow, true));
         let v = e.evaluate(&host, &call("/tmp/x"), &at(11));
-        assert!(v.reason.ends_with("(the approval token has already been used)"), "{}", v.reason);
+        assert!(
+            v.reason
+                .ends_with("(the approval token has already been used)"),
+            "{}",
+            v.reason
+        );
         let late = mint(&key, &binding, [8; 16], 1_000);
-        let v = e.evaluate(&host, &call("/tmp/x"), &Request { now_nanos: 1_000_000_000_000, approval_token: Some(&late) });
+        let v = e.evaluate(
+            &host,
+            &call("/tmp/x"),
+            &Request {
+                now_nanos: 1_000_000_000_000,
+                approval_token: Some(&late),
+            },
+        );
         assert!(v.reason.contains("expired"), "{}", v.reason);
     }
 
@@ -646,22 +773,48 @@ mod tests {
         ));
         let host = FakeHost::default();
         let req = Request::default();
-        let call = |kind: &str, sid: &str| action(kind, &format!(r#","context":{{"sessionId":"{sid}"}}"#));
-        assert_eq!(e.evaluate(&host, &call("mcp.vault.read_secret", "one"), &req).outcome, Outcome::Allow);
+        let call =
+            |kind: &str, sid: &str| action(kind, &format!(r#","context":{{"sessionId":"{sid}"}}"#));
+        assert_eq!(
+            e.evaluate(&host, &call("mcp.vault.read_secret", "one"), &req)
+                .outcome,
+            Outcome::Allow
+        );
         let v = e.evaluate(&host, &call("mcp.mail.send", "one"), &req);
         assert_eq!((v.outcome, &*v.reason), (Outcome::Deny, "no exfiltration"));
-        assert_eq!(e.evaluate(&host, &call("mcp.mail.send", "two"), &req).outcome, Outcome::Allow, "other session");
-        assert_eq!(e.evaluate(&host, &call("mcp.fs.list", "one"), &req).outcome, Outcome::Allow);
-        assert_eq!(e.evaluate(&host, &call("mcp.fs.list", "one"), &req).outcome, Outcome::Allow);
+        assert_eq!(
+            e.evaluate(&host, &call("mcp.mail.send", "two"), &req)
+                .outcome,
+            Outcome::Allow,
+            "other session"
+        );
+        assert_eq!(
+            e.evaluate(&host, &call("mcp.fs.list", "one"), &req).outcome,
+            Outcome::Allow
+        );
+        assert_eq!(
+            e.evaluate(&host, &call("mcp.fs.list", "one"), &req).outcome,
+            Outcome::Allow
+        );
         let v = e.evaluate(&host, &call("mcp.fs.list", "one"), &req);
-        assert_eq!(v.reason, "Session action limit exceeded: 4 actions (limit: 3)");
+        assert_eq!(
+            v.reason,
+            "Session action limit exceeded: 4 actions (limit: 3)"
+        );
         // Without a session id, session rules cannot apply.
-        assert_eq!(e.evaluate(&host, &action("mcp.mail.send", ""), &req).outcome, Outcome::Allow);
+        assert_eq!(
+            e.evaluate(&host, &action("mcp.mail.send", ""), &req)
+                .outcome,
+            Outcome::Allow
+        );
     }
 
     #[test]
     fn destination_hosts_are_extracted() {
-        assert_eq!(destination_host("https://u:p@API.x.com.:8443/a?b").as_deref(), Some("api.x.com"));
+        assert_eq!(
+            destination_host("https://u:p@API.x.com.:8443/a?b").as_deref(),
+            Some("api.x.com")
+        );
         assert_eq!(destination_host("[::1]:80/x").as_deref(), Some("::1"));
         assert_eq!(destination_host("/only/path"), None);
     }

@@ -178,11 +178,6 @@ impl Field {
         self.root == Root::ActionType
     }
 
-    /// Whether this path reads the action's parameters (which may come from a request body).
-    pub fn reads_parameters(&self) -> bool {
-        self.root == Root::ActionParameters
-    }
-
     /// Resolve against an envelope.
     pub fn resolve<'a>(&self, e: &'a Envelope) -> Val<'a> {
         let a = &e.aegis;

@@ -65,6 +65,21 @@ impl Glob {
     }
 }
 
+impl std::fmt::Display for Glob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Glob::Exact(s) => f.write_str(s),
+            Glob::PrefixSegment(p) => write!(f, "{p}*"),
+            Glob::PrefixAny(p) => write!(f, "{p}**"),
+            Glob::General(tokens) => tokens.iter().try_for_each(|t| match t {
+                Token::Literal(l) => f.write_str(l),
+                Token::Segment => f.write_str("*"),
+                Token::Any => f.write_str("**"),
+            }),
+        }
+    }
+}
+
 fn tokenize(pattern: &str) -> Vec<Token> {
     let mut tokens = Vec::new();
     let mut literal = String::new();
@@ -250,5 +265,6 @@ mod tests {
         assert_eq!(Glob::new("x.*.y").max_dots(), Some(2));
         assert_eq!(Glob::new("x.**").max_dots(), None);
         assert_eq!(Glob::new("*").max_dots(), Some(0));
+        assert_eq!(Glob::new("a.*.b**").to_string(), "a.*.b**");
     }
 }

@@ -13,6 +13,7 @@ pub mod field;
 pub mod glob;
 pub mod http;
 pub mod jsregex;
+pub mod lint;
 pub mod model;
 pub mod ratelimit;
 pub mod session;
