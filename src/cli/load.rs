@@ -2,6 +2,8 @@
 //! configuration (`{"policies": [...], ...}`), or a test file (`{"policy": ..., "tests": [...]}`).
 //! Errors carry the JSON path inside that document.
 
+use std::path::Path;
+
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -9,6 +11,8 @@ use authensor_filter::config::{parse_strict, ConfigError, Engine};
 use authensor_filter::policy::model::PolicyModel;
 use authensor_filter::policy::settings::{ApprovalSettings, StateSettings};
 use authensor_filter::policy::PolicyEngine;
+
+use super::read_input;
 
 /// One policy or several, as a test file's `policy` member allows.
 #[derive(Deserialize)]
@@ -55,24 +59,52 @@ pub fn policy_member(value: &Value) -> Result<OneOrMany, ConfigError> {
     }
 }
 
-/// Any policy document, compiled.
-pub fn engine(bytes: &[u8]) -> Result<PolicyEngine, ConfigError> {
-    let value: Value = parse_strict(bytes)?;
-    match &value {
-        Value::Array(_) => compile(OneOrMany::Many(parse_strict(bytes)?), ""),
+/// A compiled policy document and what kind it was.
+pub struct Loaded {
+    pub engine: PolicyEngine,
+    /// A whole filter configuration (engine settings included).
+    pub is_config: bool,
+}
+
+/// Any policy document at `file`, compiled. A test file whose `policy` is a string names a
+/// policy file relative to itself (extension of Authensor's format).
+pub fn engine(file: &str) -> Result<Loaded, String> {
+    let bytes = read_input(file)?;
+    let plain = |engine| Loaded {
+        engine,
+        is_config: false,
+    };
+    let value: Value = parse_strict(&bytes).map_err(|e| e.to_string())?;
+    let result = match &value {
+        Value::Array(_) => parse_strict(&bytes)
+            .and_then(|ps| compile(OneOrMany::Many(ps), ""))
+            .map(plain),
         Value::Object(m) if m.contains_key("policies") => {
-            Engine::from_json(bytes).map(|e| e.policy)
+            Engine::from_json(&bytes).map(|e| Loaded {
+                engine: e.policy,
+                is_config: true,
+            })
         }
         Value::Object(m) if m.contains_key("tests") || m.contains_key("policy") => {
-            let policy = m
-                .get("policy")
-                .ok_or_else(|| ConfigError::new("policy", "missing field `policy`"))?;
-            compile(policy_member(policy)?, "policy")
+            match m.get("policy") {
+                Some(Value::String(name)) => {
+                    let path = Path::new(file).with_file_name(name);
+                    let path = path.to_string_lossy();
+                    return engine(&path).map_err(|e| format!("{path}: {e}"));
+                }
+                Some(policy) => policy_member(policy)
+                    .and_then(|p| compile(p, "policy"))
+                    .map(plain),
+                None => Err(ConfigError::new("policy", "missing field `policy`")),
+            }
         }
-        Value::Object(_) => compile(OneOrMany::One(Box::new(parse_strict(bytes)?)), ""),
+        Value::Object(_) => parse_strict(&bytes)
+            .and_then(|p| compile(OneOrMany::One(Box::new(p)), ""))
+            .map(plain),
         _ => Err(ConfigError::new(
             "$",
             "expected a policy object, a list of policies, a filter configuration or a test file",
         )),
-    }
+    };
+    result.map_err(|e| e.to_string())
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
-use authensor_filter::config::{parse_strict, ConfigError};
+use authensor_filter::config::parse_strict;
 use authensor_filter::policy::lint;
 use authensor_filter::policy::state::MemoryStore;
 use authensor_filter::policy::{Envelope, PolicyEngine, Request, Verdict};
@@ -39,9 +39,9 @@ pub fn run(args: &[&str]) -> ExitCode {
 fn lint_files(files: &[&str]) -> ExitCode {
     let (mut errors, mut warnings) = (0, 0);
     for file in files {
-        match read_input(file).and_then(|b| load::engine(&b).map_err(|e| e.to_string())) {
-            Ok(engine) => {
-                for w in lint::warnings(&engine) {
+        match load::engine(file) {
+            Ok(loaded) => {
+                for w in lint::warnings(&loaded.engine, loaded.is_config) {
                     warnings += 1;
                     println!("{file}: warning: {}: {}", w.path, w.message);
                 }
@@ -63,7 +63,9 @@ fn lint_files(files: &[&str]) -> ExitCode {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TestFile {
-    policy: Value,
+    /// Compiled by `load::engine`; only its presence is checked here.
+    #[serde(rename = "policy")]
+    _policy: Value,
     tests: Vec<TestCase>,
 }
 
@@ -120,9 +122,7 @@ fn test_files(files: &[&str]) -> ExitCode {
 fn run_test_file(file: &str) -> Result<(usize, Vec<String>), String> {
     let bytes = read_input(file)?;
     let doc: TestFile = parse_strict(&bytes).map_err(|e| e.to_string())?;
-    let engine = load::policy_member(&doc.policy)
-        .and_then(|p| load::compile(p, "policy"))
-        .map_err(|e| e.to_string())?;
+    let engine = load::engine(file)?.engine;
     let store = MemoryStore::default();
     let request = Request {
         now_nanos: now_nanos(),
@@ -178,8 +178,7 @@ fn mismatch(want: &Expected, got: &Verdict<'_>) -> Option<String> {
 
 fn eval(args: &[&str]) -> Result<ExitCode, String> {
     let opts = Options::parse(args, &["--policy", "--envelope", "--token"])?;
-    let engine: PolicyEngine = load::engine(&read_input(opts.require("--policy")?)?)
-        .map_err(|e: ConfigError| e.to_string())?;
+    let engine: PolicyEngine = load::engine(opts.require("--policy")?)?.engine;
     let envelope: Envelope = parse_strict(&read_input(opts.require("--envelope")?)?)
         .map_err(|e| format!("envelope: {e}"))?;
     let request = Request {

@@ -14,8 +14,9 @@ pub struct Finding {
     pub message: String,
 }
 
-/// Warnings about a compiled engine, in evaluation order.
-pub fn warnings(engine: &PolicyEngine) -> Vec<Finding> {
+/// Warnings about a compiled engine, in evaluation order. `with_settings`: the engine comes
+/// from a filter configuration, so its settings (approval key) can be checked too.
+pub fn warnings(engine: &PolicyEngine, with_settings: bool) -> Vec<Finding> {
     let mut out = Vec::new();
     for p in &engine.disabled {
         push(
@@ -37,7 +38,7 @@ pub fn warnings(engine: &PolicyEngine) -> Vec<Finding> {
             );
             continue;
         }
-        policy_warnings(engine, p, &mut out);
+        policy_warnings(engine, with_settings, p, &mut out);
         if is_unrestricted(&p.scope) && p.default_effect.is_some() {
             shadowed_by = Some(p);
         }
@@ -60,7 +61,7 @@ fn is_unrestricted(s: &Scope) -> bool {
     s.action_types.is_empty() && s.principal_types.is_empty() && s.environments.is_empty()
 }
 
-fn policy_warnings(engine: &PolicyEngine, p: &Policy, out: &mut Vec<Finding>) {
+fn policy_warnings(engine: &PolicyEngine, with_settings: bool, p: &Policy, out: &mut Vec<Finding>) {
     if p.default_effect.is_none() {
         push(
             out,
@@ -94,14 +95,18 @@ fn policy_warnings(engine: &PolicyEngine, p: &Policy, out: &mut Vec<Finding>) {
             ),
             Some(c) => partial_lists(c, &p.scope, &at(&path, "condition"), out),
         }
-        if rule.effect == Effect::Allow && rule.rate_limit.is_some() {
+        if rule.effect == Effect::Allow
+            && rule.rate_limit.is_some()
+            && is_broad(rule.condition.as_ref())
+        {
             push(
                 out,
                 &path,
-                "allow rule with a rateLimit: everything its condition matches is allowed; the limit only caps how often".into(),
+                "catch-all: this allow rule matches a whole family of action types; whatever is not denied above passes, the rateLimit only caps how often".into(),
             );
         }
-        if rule.effect == Effect::RequireApproval && engine.approval_key.is_none() {
+        if with_settings && rule.effect == Effect::RequireApproval && engine.approval_key.is_none()
+        {
             push(
                 out,
                 &path,
@@ -116,6 +121,25 @@ fn policy_warnings(engine: &PolicyEngine, p: &Policy, out: &mut Vec<Finding>) {
             &at(&p.path, "defaultEffect"),
             "never used: a rule without condition matches everything".into(),
         );
+    }
+}
+
+/// No condition, or a single prefix/pattern/existence test on `action.type`.
+fn is_broad(c: Option<&Cond>) -> bool {
+    match c {
+        None => true,
+        Some(Cond::Leaf(l)) => {
+            l.field.is_action_type()
+                && matches!(
+                    l.op,
+                    Op::StartsWith(_)
+                        | Op::Contains(_)
+                        | Op::EndsWith(_)
+                        | Op::Matches(_)
+                        | Op::Exists(true)
+                )
+        }
+        Some(_) => false,
     }
 }
 
@@ -239,7 +263,7 @@ mod tests {
             &StateSettings::default(),
         )
         .unwrap();
-        warnings(&e)
+        warnings(&e, false)
     }
 
     fn has(findings: &[Finding], path: &str, text: &str) -> bool {
@@ -284,7 +308,7 @@ mod tests {
                 {"id":"off","name":"n","version":"1.0.0","enabled":false,"rules":[]}]"#,
         );
         assert!(has(&f, "[0].rules[1]", "unreachable: rule \"a\""));
-        assert!(has(&f, "[0].rules[0]", "allow rule with a rateLimit"));
+        assert!(has(&f, "[0].rules[0]", "catch-all"));
         assert!(has(&f, "[1]", "never consulted"));
         assert!(has(&f, "[2]", "disabled"));
     }
