@@ -5,7 +5,6 @@
 //! without field or operator, operand types an operator can never use, unknown operators) is
 //! rejected here at compile time, with the JSON path.
 
-use regex_lite::Regex;
 use serde_json::Value;
 
 use super::field::{Field, Val};
@@ -62,7 +61,7 @@ pub enum Op {
     Contains(Box<str>),
     StartsWith(Box<str>),
     EndsWith(Box<str>),
-    Matches(Regex),
+    Matches(jsregex::Pattern),
     Exists(bool),
 }
 

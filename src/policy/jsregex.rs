@@ -12,8 +12,161 @@ pub const MAX_PATTERN_LEN: usize = 4096;
 const SIZE_LIMIT: usize = 256 * 1024;
 const NEST_LIMIT: u32 = 64;
 
-/// Compile a JavaScript-syntax pattern (no flags) into an unanchored regex.
-pub fn compile(pattern: &str) -> Result<Regex, String> {
+/// A compiled `matches` pattern with a literal prefilter: a string every match contains, checked
+/// with a substring search before the regex runs.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    regex: Regex,
+    required: Option<Box<str>>,
+}
+
+impl Pattern {
+    /// Unanchored search, as JavaScript's `RegExp.prototype.test` without flags.
+    pub fn is_match(&self, text: &str) -> bool {
+        self.required
+            .as_deref()
+            .is_none_or(|lit| text.contains(lit))
+            && self.regex.is_match(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.regex.as_str()
+    }
+}
+
+/// One top-level element of a pattern: a literal character, or anything else (class, group,
+/// escape class, anchor, wildcard); `mandatory` unless a `?`, `*` or `{` quantifier follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Atom {
+    Literal {
+        c: char,
+        mandatory: bool,
+        repeated: bool,
+    },
+    Other,
+}
+
+/// The top-level atoms of an accepted pattern, or `None` if it has a top-level `|`.
+pub fn top_level_atoms(pattern: &str) -> Option<Vec<Atom>> {
+    let mut atoms = Vec::new();
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        let atom = match c {
+            '|' => return None,
+            '\\' => match chars.next() {
+                Some(e) if e.is_ascii_punctuation() || e == ' ' => Atom::Literal {
+                    c: e,
+                    mandatory: true,
+                    repeated: false,
+                },
+                Some(e @ ('x' | 'u')) => {
+                    // `\xHH` and `\uHHHH` (their digits were checked by `check_dialect`).
+                    chars.nth(if e == 'x' { 1 } else { 3 });
+                    Atom::Other
+                }
+                _ => Atom::Other,
+            },
+            '(' => {
+                let mut depth = 1;
+                let mut in_class = false;
+                while depth > 0 {
+                    match chars.next()? {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '[' => in_class = true,
+                        ']' => in_class = false,
+                        '(' if !in_class => depth += 1,
+                        ')' if !in_class => depth -= 1,
+                        _ => {}
+                    }
+                }
+                Atom::Other
+            }
+            '[' => {
+                while let Some(k) = chars.next() {
+                    match k {
+                        '\\' => {
+                            chars.next();
+                        }
+                        ']' => break,
+                        _ => {}
+                    }
+                }
+                Atom::Other
+            }
+            '?' | '*' | '{' | '+' => {
+                if c == '{' {
+                    for k in chars.by_ref() {
+                        if k == '}' {
+                            break;
+                        }
+                    }
+                }
+                chars.next_if_eq(&'?');
+                if let Some(Atom::Literal {
+                    mandatory,
+                    repeated,
+                    ..
+                }) = atoms.last_mut()
+                {
+                    if c == '+' {
+                        *repeated = true;
+                    } else {
+                        *mandatory = false;
+                    }
+                }
+                continue;
+            }
+            '.' | '^' | '$' => Atom::Other,
+            c => Atom::Literal {
+                c,
+                mandatory: true,
+                repeated: false,
+            },
+        };
+        atoms.push(atom);
+    }
+    Some(atoms)
+}
+
+/// The longest run of consecutive mandatory literal characters (at least 2), if any.
+fn required_literal(pattern: &str) -> Option<Box<str>> {
+    let atoms = top_level_atoms(pattern)?;
+    let mut best = String::new();
+    let mut run = String::new();
+    for atom in atoms {
+        match atom {
+            Atom::Literal {
+                c,
+                mandatory: true,
+                repeated,
+            } => {
+                run.push(c);
+                if repeated {
+                    if run.len() > best.len() {
+                        best = std::mem::take(&mut run);
+                    }
+                    run.clear();
+                    run.push(c);
+                }
+            }
+            _ => {
+                if run.len() > best.len() {
+                    best = std::mem::take(&mut run);
+                }
+                run.clear();
+            }
+        }
+    }
+    if run.len() > best.len() {
+        best = run;
+    }
+    (best.len() >= 2).then(|| best.into())
+}
+
+/// Compile a JavaScript-syntax pattern (no flags) into an unanchored matcher.
+pub fn compile(pattern: &str) -> Result<Pattern, String> {
     if pattern.len() > MAX_PATTERN_LEN {
         return Err(format!(
             "regular expression of {} bytes exceeds the {MAX_PATTERN_LEN}-byte limit",
@@ -21,7 +174,7 @@ pub fn compile(pattern: &str) -> Result<Regex, String> {
         ));
     }
     check_dialect(pattern)?;
-    RegexBuilder::new(pattern)
+    let regex = RegexBuilder::new(pattern)
         .size_limit(SIZE_LIMIT)
         .nest_limit(NEST_LIMIT)
         .build()
@@ -33,7 +186,11 @@ pub fn compile(pattern: &str) -> Result<Regex, String> {
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or("");
             format!("invalid regular expression {pattern:?}: {}", last.trim())
-        })
+        })?;
+    Ok(Pattern {
+        regex,
+        required: required_literal(pattern),
+    })
 }
 
 /// Reject syntax that JavaScript and regex-lite read differently, or that only one supports.
@@ -158,6 +315,27 @@ mod tests {
         assert!(err("a{").contains("invalid regular expression"));
         assert!(err("trailing\\").contains("backslash"));
         assert!(err(&"a".repeat(MAX_PATTERN_LEN + 1)).contains("limit"));
+    }
+
+    #[test]
+    fn required_literals_prefilter_without_changing_results() {
+        assert_eq!(
+            required_literal(r"filesystem\.write.*").as_deref(),
+            Some("filesystem.write")
+        );
+        assert_eq!(
+            required_literal(r"code\.exec\.(npm|pip).*").as_deref(),
+            Some("code.exec.")
+        );
+        assert_eq!(required_literal(r"ab?cd"), Some("cd".into()));
+        assert_eq!(required_literal(r"wx+yz").as_deref(), Some("xyz"));
+        assert_eq!(required_literal(r"a|bcd"), None);
+        assert_eq!(required_literal(r"[abc]\d"), None);
+        let p = compile(r"wx+yz").unwrap();
+        assert!(p.is_match("wxxxyz"));
+        assert!(!p.is_match("wyz"));
+        let p = compile(r"colou?r").unwrap();
+        assert!(p.is_match("color") && p.is_match("colour"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use super::compile::{at, Policy, PolicyEngine, Rule, Scope};
 use super::condition::{Cond, Leaf, Lit, Op};
+use super::jsregex::{top_level_atoms, Atom};
 use super::model::{DefaultEffect, Effect};
 
 /// One finding, addressed by JSON path.
@@ -219,31 +220,24 @@ fn partial_lists(c: &Cond, scope: &Scope, path: &str, out: &mut Vec<Finding>) {
     }
 }
 
-/// Dots (`\.`) every match of a JavaScript-syntax pattern must contain: escaped dots at the top
-/// level, not made optional by `?`, `*` or `{`; 0 when the pattern has a top-level `|`.
+/// Dots every match of a pattern must contain: mandatory top-level literal dots (`\.`);
+/// 0 when the pattern has a top-level `|`.
 pub fn regex_min_dots(pattern: &str) -> usize {
-    let bytes = pattern.as_bytes();
-    let (mut depth, mut in_class, mut count, mut i) = (0usize, false, 0usize, 0usize);
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'\\' => {
-                let optional = matches!(bytes.get(i + 2), Some(b'?' | b'*' | b'{'));
-                if bytes.get(i + 1) == Some(&b'.') && depth == 0 && !in_class && !optional {
-                    count += 1;
-                }
-                i += 2;
-                continue;
-            }
-            b'[' if !in_class => in_class = true,
-            b']' if in_class => in_class = false,
-            b'(' if !in_class => depth += 1,
-            b')' if !in_class => depth = depth.saturating_sub(1),
-            b'|' if !in_class && depth == 0 => return 0,
-            _ => {}
-        }
-        i += 1;
-    }
-    count
+    top_level_atoms(pattern).map_or(0, |atoms| {
+        atoms
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a,
+                    Atom::Literal {
+                        c: '.',
+                        mandatory: true,
+                        ..
+                    }
+                )
+            })
+            .count()
+    })
 }
 
 #[cfg(test)]
