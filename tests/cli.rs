@@ -173,8 +173,8 @@ fn eval_prints_the_decision_and_a_minted_token_approves_once_per_evaluation() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let token = stdout(&o).trim().to_owned();
     assert!(token.starts_with("v1."));
-    let o = authensor(
-        &[
+    let eval_with_token = |envelope: &str| -> serde_json::Value {
+        let args = [
             "policy",
             "eval",
             "--policy",
@@ -183,29 +183,15 @@ fn eval_prints_the_decision_and_a_minted_token_approves_once_per_evaluation() {
             "-",
             "--token",
             &token,
-        ],
-        envelope,
-    );
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        ];
+        serde_json::from_slice(&authensor(&args, envelope).stdout).unwrap()
+    };
+    let v = eval_with_token(envelope);
     assert_eq!(
         (v["outcome"].as_str(), v["approvedByToken"].as_bool()),
         (Some("allow"), Some(true))
     );
-    let changed = envelope.replace("/tmp/x", "/etc");
-    let o = authensor(
-        &[
-            "policy",
-            "eval",
-            "--policy",
-            &config,
-            "--envelope",
-            "-",
-            "--token",
-            &token,
-        ],
-        &changed,
-    );
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = eval_with_token(&envelope.replace("/tmp/x", "/etc"));
     assert_eq!(v["outcome"], "require_approval");
     assert!(v["reason"].as_str().unwrap().contains("does not match"));
 }

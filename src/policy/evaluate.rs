@@ -14,7 +14,7 @@ use super::envelope::Envelope;
 use super::model::{DefaultEffect, Effect, RateLimitScope, SessionEffect};
 use super::ratelimit::{counter_id, Admit, Window};
 use super::session::{SessionRules, Violation};
-use super::state::{key_id, SharedStore, StateError, Step};
+use super::state::{key_id, KeyId, SharedStore, StateError, Step};
 use crate::decision::Outcome;
 
 /// Reason of the fail-closed decision when no policy decided.
@@ -167,18 +167,8 @@ impl PolicyEngine {
             None
         };
         if let Some(rl) = &rule.rate_limit {
-            let window = Window {
-                table: &self.counters,
-                id: counter_id(
-                    "rate",
-                    &p.id,
-                    &rule.id,
-                    rl.scope.as_str(),
-                    scope_value(rl.scope, e),
-                ),
-                window_secs: rl.window_secs,
-                limit: rl.requests as f64,
-            };
+            let id = counter_for("rate", p, rule, rl.scope, e);
+            let window = self.window(id, rl.window_secs, rl.requests as f64);
             let retry_after = match window.admit(store, now, 1.0) {
                 Ok(Admit::Yes(_)) => None,
                 Ok(Admit::No { retry_after }) => Some(retry_after),
@@ -196,18 +186,8 @@ impl PolicyEngine {
             }
         }
         if let Some(b) = rule.budget.as_ref().filter(|_| cost > 0.0) {
-            let window = Window {
-                table: &self.counters,
-                id: counter_id(
-                    "budget",
-                    &p.id,
-                    &rule.id,
-                    b.scope.as_str(),
-                    scope_value(b.scope, e),
-                ),
-                window_secs: b.period.seconds(),
-                limit: b.max_budget,
-            };
+            let id = counter_for("budget", p, rule, b.scope, e);
+            let window = self.window(id, b.period.seconds(), b.max_budget);
             match window.admit(store, now, cost) {
                 Ok(Admit::Yes(_)) => {}
                 Ok(Admit::No { .. }) => {
@@ -230,6 +210,15 @@ impl PolicyEngine {
             ..Verdict::new(Outcome::Allow, Some(p), Some(rule), &*rule.reason)
         };
         self.record(store, e, now, p, checked, verdict)
+    }
+
+    fn window(&self, id: KeyId, window_secs: u64, limit: f64) -> Window<'_> {
+        Window {
+            table: &self.counters,
+            id,
+            window_secs,
+            limit,
+        }
     }
 
     /// Remember an allowed action in its session (re-checking session limits atomically).
@@ -351,13 +340,14 @@ fn request(e: &Envelope, rule: Option<&Rule>) -> ApprovalRequest {
     }
 }
 
-/// The value a rate limit or budget counts per.
-fn scope_value(scope: RateLimitScope, e: &Envelope) -> &str {
-    match scope {
-        RateLimitScope::Principal => &e.principal.id,
-        RateLimitScope::Action => &e.action.kind,
+/// The counter of `kind` (rate or budget) for this rule and the envelope's scope key.
+fn counter_for(kind: &str, p: &Policy, rule: &Rule, scope: RateLimitScope, e: &Envelope) -> KeyId {
+    let value = match scope {
+        RateLimitScope::Principal => e.principal.id.as_str(),
+        RateLimitScope::Action => e.action.kind.as_str(),
         RateLimitScope::Global => "",
-    }
+    };
+    counter_id(kind, &p.id, &rule.id, scope.as_str(), value)
 }
 
 impl Constraints {
