@@ -9,7 +9,7 @@ WASM := target/wasm32-wasip1/release/authensor_filter.wasm
 CLI := target/release/authensor
 CARGO_SOURCES := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 
-.PHONY: all toolchain venv build run test lint unit wasm-unit e2e clean
+.PHONY: all toolchain venv build run test lint unit wasm-unit policies e2e clean
 
 all: build
 
@@ -35,7 +35,7 @@ $(CLI): $(CARGO_SOURCES)
 run: build venv
 	$(PY) examples/run_demo.py
 
-test: lint unit wasm-unit e2e
+test: lint unit wasm-unit policies e2e
 
 lint: toolchain
 	cargo fmt --all -- --check
@@ -47,6 +47,11 @@ unit: toolchain
 
 wasm-unit: toolchain
 	cargo test --lib --target wasm32-wasip1
+
+# The shipped configuration and example policies: accepted by the plugin's parser, their tests pass.
+policies: build
+	$(CLI) config check filter-config/config.json
+	$(CLI) policy test filter-config/policies/*.test.json
 
 e2e: build venv
 	$(PY) -m pytest wasm-tests -q

@@ -191,8 +191,9 @@ impl Host for ProxyHost {
     }
 
     fn shared_get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
+        // An empty value comes back as no bytes but a token: the entry exists.
         match hostcalls::get_shared_data(key) {
-            Ok((Some(value), Some(cas))) => Some((value, cas)),
+            Ok((value, Some(cas))) => Some((value.unwrap_or_default(), cas)),
             _ => None,
         }
     }

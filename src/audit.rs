@@ -22,8 +22,16 @@ pub struct AuditRecord<'a> {
     pub method: &'a str,
     pub authority: &'a str,
     pub path: &'a str,
+    /// The envelope's action type, when a policy was evaluated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<&'a str>,
     pub decision: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<&'a str>,
     pub rule: Option<&'a str>,
+    /// The approval reference of a `require_approval` decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<&'a str>,
     pub reasons: &'a [String],
     /// Status the client got, when known (0 when the stream ended before a response).
     pub status: u32,
@@ -43,6 +51,7 @@ impl<'a> AuditRecord<'a> {
     pub fn new(
         now_nanos: u64,
         facts: &'a RequestFacts,
+        action: Option<&'a str>,
         decision: &'a Decision,
         status: u32,
         body_bytes: u64,
@@ -61,8 +70,11 @@ impl<'a> AuditRecord<'a> {
             method: &facts.method,
             authority: &facts.authority,
             path: &facts.path,
+            action,
             decision: decision.outcome.as_str(),
+            policy: decision.policy.as_deref(),
             rule: decision.rule.as_deref(),
+            approval: decision.approval.as_ref().map(|a| a.reference.as_str()),
             reasons: &decision.reasons,
             status,
             body_bytes,
@@ -89,11 +101,22 @@ mod tests {
             ..RequestFacts::default()
         };
         let d = Decision::deny("policy_denied", 403, "r", "because".into());
-        let line = AuditRecord::new(1_000_000_000, &facts, &d, 403, 12, 15_250).to_line();
+        let line = AuditRecord::new(
+            1_000_000_000,
+            &facts,
+            Some("http.post"),
+            &d,
+            403,
+            12,
+            15_250,
+        )
+        .to_line();
         assert!(line.starts_with(r#"{"audit":"authensor/v1","ts":"1970-01-01T00:00:01.000Z""#));
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["decision"], "deny");
         assert_eq!(v["rule"], "r");
+        assert_eq!(v["action"], "http.post");
+        assert!(v.get("policy").is_none());
         assert_eq!(v["reasons"][0], "because");
         assert_eq!(v["added_us"], 15.3);
         assert_eq!(v["principal"]["source"], "anonymous");

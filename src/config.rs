@@ -4,7 +4,9 @@
 use serde::Deserialize;
 use std::fmt;
 
-use crate::rules::{CompiledRules, RuleConfig};
+use crate::policy::model::PolicyModel;
+use crate::policy::settings::{ApprovalSettings, StateSettings};
+use crate::policy::PolicyEngine;
 
 /// A configuration problem: where it is (JSON path) and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +39,10 @@ pub struct FilterConfig {
     pub agent: AgentConfig,
     pub body: BodyConfig,
     pub audit: AuditConfig,
-    pub rules: Vec<RuleConfig>,
+    /// Authensor-format policies; none means every request is denied (fail-closed).
+    pub policies: Vec<PolicyModel>,
+    pub approval: ApprovalSettings,
+    pub policy_state: StateSettings,
 }
 
 /// Who the agent behind this sidecar is, when the traffic itself does not say.
@@ -153,7 +158,7 @@ pub struct Engine {
     pub agent: AgentConfig,
     pub body: BodyConfig,
     pub audit: AuditConfig,
-    pub rules: CompiledRules,
+    pub policy: PolicyEngine,
 }
 
 impl Engine {
@@ -185,12 +190,18 @@ impl Engine {
                 ));
             }
         }
-        let rules = CompiledRules::compile(&config.rules)?;
+        let policy = PolicyEngine::compile(
+            &config.policies,
+            "policies",
+            &|i| format!("policies[{i}]"),
+            &config.approval,
+            &config.policy_state,
+        )?;
         Ok(Engine {
             agent: config.agent,
             body: config.body,
             audit: config.audit,
-            rules,
+            policy,
         })
     }
 }
@@ -242,10 +253,13 @@ mod tests {
         let e = error_of(r#"{"body": {"max_bytes": "big"}}"#);
         assert!(e.starts_with("body.max_bytes: invalid type: string"), "{e}");
         let e = error_of(
-            r#"{"rules": [{"id": "a"}, {"id": "b"}, {"id": "c", "match": {"method": "FETCH"}}]}"#,
+            r#"{"policies": [{"id": "p", "name": "n", "version": "1.0.0",
+                "rules": [{"id": "a", "effect": "allow"}, {"id": "b", "effect": "permit"}]}]}"#,
         );
         assert!(
-            e.starts_with("rules[2].match.method: unknown variant `FETCH`, expected one of `GET`"),
+            e.starts_with(
+                "policies[0].rules[1].effect: unknown variant `permit`, expected one of `allow`"
+            ),
             "{e}"
         );
     }

@@ -2,6 +2,9 @@
 
 use serde::Serialize;
 
+use crate::policy::approval::ApprovalRequest;
+use crate::policy::Verdict;
+
 /// Authensor's decision outcomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -31,10 +34,16 @@ pub struct Decision {
     pub error_type: &'static str,
     /// HTTP status of the reply when the request is stopped.
     pub status: u32,
+    /// The policy that decided, if a policy did.
+    pub policy: Option<String>,
     /// The rule (or setting) that decided, if any.
     pub rule: Option<String>,
     /// Why, in words a person reads.
     pub reasons: Vec<String>,
+    /// Seconds for the `Retry-After` header of a rate-limited reply.
+    pub retry_after: Option<u64>,
+    /// What to approve, for `require_approval`.
+    pub approval: Option<ApprovalRequest>,
 }
 
 impl Decision {
@@ -43,8 +52,32 @@ impl Decision {
             outcome: Outcome::Allow,
             error_type: "",
             status: 0,
+            policy: None,
             rule: None,
             reasons: Vec::new(),
+            retry_after: None,
+            approval: None,
+        }
+    }
+
+    /// The reply for a policy verdict: 403 `policy_denied`, 403 `approval_required`,
+    /// 429 `rate_limited` (with `Retry-After`), or allowed.
+    pub fn from_verdict(v: &Verdict<'_>) -> Decision {
+        let (error_type, status) = match v.outcome {
+            Outcome::Allow => ("", 0),
+            Outcome::Deny => ("policy_denied", 403),
+            Outcome::RequireApproval => ("approval_required", 403),
+            Outcome::RateLimited => ("rate_limited", 429),
+        };
+        Decision {
+            outcome: v.outcome,
+            error_type,
+            status,
+            policy: v.policy_id.map(str::to_owned),
+            rule: v.rule_id.map(str::to_owned),
+            reasons: vec![v.reason.clone().into_owned()],
+            retry_after: v.retry_after,
+            approval: v.approval.clone(),
         }
     }
 
@@ -64,6 +97,7 @@ impl Decision {
             status,
             rule: Some(rule.to_owned()),
             reasons: vec![reason],
+            ..Decision::allow()
         }
     }
 
@@ -71,7 +105,8 @@ impl Decision {
         self.outcome == Outcome::Allow
     }
 
-    /// The JSON body of the reply: `{"error":{"type","rule","reason","request_id"}}`.
+    /// The JSON body of the reply: `{"error":{"type","decision","policy","rule","reason",
+    /// "request_id","retry_after","approval"}}` (absent members omitted).
     pub fn reply_body(&self, request_id: &str) -> String {
         #[derive(Serialize)]
         struct Body<'a> {
@@ -81,17 +116,26 @@ impl Decision {
         struct ErrorBody<'a> {
             r#type: &'a str,
             decision: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            policy: Option<&'a str>,
             rule: Option<&'a str>,
             reason: &'a str,
             request_id: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            retry_after: Option<u64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            approval: Option<&'a ApprovalRequest>,
         }
         let body = Body {
             error: ErrorBody {
                 r#type: self.error_type,
                 decision: self.outcome.as_str(),
+                policy: self.policy.as_deref(),
                 rule: self.rule.as_deref(),
                 reason: self.reasons.first().map_or("", String::as_str),
                 request_id,
+                retry_after: self.retry_after,
+                approval: self.approval.as_ref(),
             },
         };
         serde_json::to_string(&body).unwrap_or_default()

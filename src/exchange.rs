@@ -8,6 +8,8 @@ use crate::audit::AuditRecord;
 use crate::config::{Engine, OversizeAction};
 use crate::decision::Decision;
 use crate::host::{Direction, Host, LogLevel, Metric};
+use crate::policy::http::http_action;
+use crate::policy::{Envelope, Request};
 use crate::request::RequestFacts;
 
 /// Whether the proxy should continue the stream or hold it.
@@ -24,6 +26,8 @@ const BODY_LIMIT_RULE: &str = "body.max_bytes";
 pub struct Exchange {
     engine: Rc<Engine>,
     facts: RequestFacts,
+    /// The action type the policy was evaluated for.
+    action: Option<String>,
     decision: Option<Decision>,
     /// Status of the reply the filter sent itself, if it stopped the request.
     replied: Option<u32>,
@@ -36,6 +40,7 @@ impl Exchange {
         Exchange {
             engine,
             facts: RequestFacts::default(),
+            action: None,
             decision: None,
             replied: None,
             body_bytes: 0,
@@ -88,6 +93,7 @@ impl Exchange {
         let record = AuditRecord::new(
             host.now_nanos(),
             &self.facts,
+            self.action.as_deref(),
             &decision,
             status,
             self.body_bytes,
@@ -109,18 +115,14 @@ impl Exchange {
 
     fn request_headers<H: Host>(&mut self, host: &mut H, end_of_stream: bool) -> Flow {
         self.facts = RequestFacts::gather(host, &self.engine);
-        let engine = Rc::clone(&self.engine);
-        if let Some(m) = engine.rules.first_denial(&self.facts, None) {
-            let d = Decision::deny("policy_denied", 403, m.rule, m.reason.to_owned());
-            return self.decide(host, d);
-        }
+        // A request without a body is decided now; others once the whole body is buffered.
         if end_of_stream {
             return self.decide_on_body(host, b"");
         }
         match self.facts.content_length {
-            Some(len) if len > engine.body.max_bytes => self.oversize(host, len),
+            Some(len) if len > self.engine.body.max_bytes => self.oversize(host, len),
             // Hold the headers until the body is complete, so a denied request sends nothing upstream.
-            _ if engine.body.hold_headers => Flow::Pause,
+            _ if self.engine.body.hold_headers => Flow::Pause,
             _ => Flow::Continue,
         }
     }
@@ -157,12 +159,33 @@ impl Exchange {
     }
 
     fn decide_on_body<H: Host>(&mut self, host: &mut H, body: &[u8]) -> Flow {
-        let engine = Rc::clone(&self.engine);
-        let decision = match engine.rules.first_denial(&self.facts, Some(body)) {
-            Some(m) => Decision::deny("policy_denied", 403, m.rule, m.reason.to_owned()),
-            None => Decision::allow(),
-        };
+        let decision = self.evaluate_policy(host, body);
         self.decide(host, decision)
+    }
+
+    /// Map the request to an action envelope and evaluate the policies on it.
+    fn evaluate_policy<H: Host>(&mut self, host: &mut H, body: &[u8]) -> Decision {
+        let engine = Rc::clone(&self.engine);
+        let policy = &engine.policy;
+        let action = match http_action(&self.facts, body) {
+            Ok(action) => action,
+            Err(e) => return Decision::deny("invalid_body", 400, "body", e.0),
+        };
+        let now_nanos = host.now_nanos();
+        let envelope = Envelope::for_request(&self.facts, &engine.agent, action, now_nanos);
+        let token = host.header(Direction::Request, &policy.approval_header);
+        let request = Request {
+            now_nanos,
+            approval_token: token.as_deref(),
+        };
+        let verdict = policy.evaluate(host, &envelope, &request);
+        if token.is_some() {
+            // The token is for this filter only; the upstream never sees it.
+            host.set_header(Direction::Request, &policy.approval_header, None);
+        }
+        let decision = Decision::from_verdict(&verdict);
+        self.action = Some(envelope.action.kind);
+        decision
     }
 
     fn oversize<H: Host>(&mut self, host: &mut H, size: u64) -> Flow {
@@ -189,14 +212,15 @@ impl Exchange {
         } else {
             host.count(Metric::RequestsDenied, 1);
             let body = decision.reply_body(&self.facts.request_id);
-            host.send_reply(
-                decision.status,
-                &[
-                    ("content-type", "application/json"),
-                    ("x-authensor-decision", decision.outcome.as_str()),
-                ],
-                body.as_bytes(),
-            );
+            let retry_after = decision.retry_after.map(|s| s.to_string());
+            let mut headers = vec![
+                ("content-type", "application/json"),
+                ("x-authensor-decision", decision.outcome.as_str()),
+            ];
+            if let Some(seconds) = &retry_after {
+                headers.push(("retry-after", seconds));
+            }
+            host.send_reply(decision.status, &headers, body.as_bytes());
             self.replied = Some(decision.status);
         }
         self.decision = Some(decision);
@@ -223,13 +247,29 @@ fn response_code(host: &impl Host) -> u32 {
 mod tests {
     use super::*;
     use crate::fake_host::FakeHost;
+    use crate::policy::approval::{mint, params_digest, ApprovalKey, Binding};
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
     const CONFIG: &str = r#"{
         "body": {"max_bytes": 64},
-        "rules": [
-            {"id": "no-admin", "match": {"path_prefix": "/admin"}, "reason": "admin is off limits"},
-            {"id": "no-secret", "body_contains": "TOPSECRET", "reason": "secret marker in body"}
-        ]
+        "approval": {"key": "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+        "policies": [{
+            "id": "test", "name": "test", "version": "1.0.0",
+            "rules": [
+                {"id": "no-admin", "effect": "deny", "description": "admin is off limits",
+                 "condition": {"field": "action.resource", "operator": "matches", "value": "^[^/]*/admin(/|$)"}},
+                {"id": "no-secret", "effect": "deny", "description": "secret marker in body",
+                 "condition": {"field": "action.parameters.note", "operator": "contains", "value": "TOPSECRET"}},
+                {"id": "approve-deletes", "effect": "require_approval", "description": "deletes need a human",
+                 "condition": {"field": "action.operation", "operator": "eq", "value": "delete"},
+                 "approvalConfig": {"requiredApprovals": 1, "expiresIn": "30m"}},
+                {"id": "limited", "effect": "allow", "description": "two per minute",
+                 "condition": {"field": "action.resource", "operator": "startsWith", "value": "/limited"},
+                 "rateLimit": {"requests": 2, "window": "1m", "scope": "principal"}},
+                {"id": "allow-rest", "effect": "allow", "description": "everything else"}
+            ]
+        }]
     }"#;
 
     fn exchange(config: &str) -> Exchange {
@@ -240,6 +280,10 @@ mod tests {
         let lines = host.audit_lines();
         assert_eq!(lines.len(), 1, "exactly one audit line: {lines:?}");
         serde_json::from_str(&lines[0]).unwrap()
+    }
+
+    fn reply_json(host: &FakeHost) -> serde_json::Value {
+        serde_json::from_slice(&host.reply.as_ref().unwrap().2).unwrap()
     }
 
     /// Feed a body in chunks as the proxy would, returning the flow of every callback.
@@ -255,7 +299,7 @@ mod tests {
     }
 
     #[test]
-    fn allowed_get_continues_and_is_audited() {
+    fn allowed_get_continues_and_is_audited_with_policy_rule_and_action() {
         let mut host = FakeHost::request("GET", "/ok", &[("x-request-id", "r1")]);
         let mut ex = exchange(CONFIG);
         assert_eq!(send(&mut ex, &mut host, &[]), vec![Flow::Continue]);
@@ -265,6 +309,14 @@ mod tests {
             (a["decision"].as_str(), a["request_id"].as_str()),
             (Some("allow"), Some("r1"))
         );
+        assert_eq!(
+            (
+                a["policy"].as_str(),
+                a["rule"].as_str(),
+                a["action"].as_str()
+            ),
+            (Some("test"), Some("allow-rest"), Some("http.get"))
+        );
     }
 
     #[test]
@@ -272,11 +324,14 @@ mod tests {
         let mut host = FakeHost::request("GET", "/x/../admin/", &[("x-request-id", "r2")]);
         let mut ex = exchange(CONFIG);
         assert_eq!(send(&mut ex, &mut host, &[]), vec![Flow::Pause]);
-        let (status, headers, body) = host.reply.clone().unwrap();
+        let (status, headers, _) = host.reply.clone().unwrap();
         assert_eq!(status, 403);
         assert!(headers.contains(&("x-authensor-decision".into(), "deny".into())));
-        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let body = reply_json(&host);
+        assert_eq!(body["error"]["type"], "policy_denied");
         assert_eq!(body["error"]["rule"], "no-admin");
+        assert_eq!(body["error"]["policy"], "test");
+        assert_eq!(body["error"]["reason"], "admin is off limits");
         assert_eq!(body["error"]["request_id"], "r2");
         let a = audit_of(&host);
         assert_eq!(
@@ -287,9 +342,14 @@ mod tests {
 
     #[test]
     fn body_split_across_chunks_is_decided_whole() {
-        let mut host = FakeHost::request("POST", "/upload", &[]);
+        let mut host =
+            FakeHost::request("POST", "/upload", &[("content-type", "application/json")]);
         let mut ex = exchange(CONFIG);
-        let flows = send(&mut ex, &mut host, &[b"aaa TOP", b"SEC", b"RET bbb"]);
+        let flows = send(
+            &mut ex,
+            &mut host,
+            &[br#"{"note":"aaa TOP"#, b"SEC", br#"RET bbb"}"#],
+        );
         assert_eq!(
             flows,
             vec![Flow::Pause, Flow::Pause, Flow::Pause, Flow::Pause]
@@ -304,7 +364,108 @@ mod tests {
         let mut ex = exchange(CONFIG);
         let flows = send(&mut ex, &mut host, &[b"hello ", b"world"]);
         assert_eq!(flows, vec![Flow::Pause, Flow::Pause, Flow::Continue]);
-        assert_eq!(audit_of(&host)["body_bytes"], 11);
+        let a = audit_of(&host);
+        assert_eq!(
+            (a["body_bytes"].as_u64(), a["action"].as_str()),
+            (Some(11), Some("http.post"))
+        );
+    }
+
+    #[test]
+    fn invalid_json_body_is_refused_with_400() {
+        let mut host =
+            FakeHost::request("POST", "/upload", &[("content-type", "application/json")]);
+        let mut ex = exchange(CONFIG);
+        send(&mut ex, &mut host, &[b"{\"note\": "]);
+        assert_eq!(host.reply.as_ref().map(|r| r.0), Some(400));
+        assert_eq!(reply_json(&host)["error"]["type"], "invalid_body");
+    }
+
+    #[test]
+    fn rate_limit_answers_429_with_retry_after() {
+        let mut host = FakeHost::request("GET", "/limited/x", &[]);
+        let statuses: Vec<Option<u32>> = (0..3)
+            .map(|_| {
+                host.reply = None;
+                send(&mut exchange(CONFIG), &mut host, &[]);
+                host.reply.as_ref().map(|r| r.0)
+            })
+            .collect();
+        assert_eq!(statuses, vec![None, None, Some(429)]);
+        let (_, headers, _) = host.reply.clone().unwrap();
+        let retry: u64 = headers
+            .iter()
+            .find(|(k, _)| k == "retry-after")
+            .unwrap()
+            .1
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+        let body = reply_json(&host);
+        assert_eq!(body["error"]["type"], "rate_limited");
+        assert_eq!(body["error"]["retry_after"], retry);
+        assert_eq!(host.audit_lines().len(), 3);
+    }
+
+    #[test]
+    fn approval_required_then_a_token_passes_exactly_once() {
+        let mut host = FakeHost::request("DELETE", "/items/7", &[]);
+        send(&mut exchange(CONFIG), &mut host, &[]);
+        assert_eq!(host.reply.as_ref().map(|r| r.0), Some(403));
+        let body = reply_json(&host);
+        assert_eq!(body["error"]["type"], "approval_required");
+        let approval = &body["error"]["approval"];
+        assert!(approval["reference"].as_str().unwrap().starts_with("apr_"));
+        assert_eq!(approval["action"], "http.delete");
+        assert_eq!(approval["resource"], "/items/7");
+        assert_eq!(audit_of(&host)["approval"], approval["reference"]);
+
+        let key = ApprovalKey::from_hex(KEY).unwrap();
+        let binding = Binding {
+            principal: "",
+            action: "http.delete",
+            resource: "/items/7",
+            params_sha256: params_digest(&serde_json::json!({})),
+        };
+        let token = mint(&key, &binding, [1; 16], 4_000_000_000);
+        let header = [("x-authensor-approval", token.as_str())];
+        let mut host = FakeHost::request("DELETE", "/items/7", &header);
+        send(&mut exchange(CONFIG), &mut host, &[]);
+        assert!(host.reply.is_none(), "approved call goes through");
+        assert!(
+            host.request_headers
+                .iter()
+                .all(|(k, _)| k != "x-authensor-approval"),
+            "token stripped"
+        );
+        // Same token again (another exchange, same shared data): used up.
+        let shared = host.shared.take();
+        let mut again = FakeHost::request("DELETE", "/items/7", &header);
+        again.shared.replace(shared);
+        send(&mut exchange(CONFIG), &mut again, &[]);
+        assert_eq!(again.reply.as_ref().map(|r| r.0), Some(403));
+        assert!(reply_json(&again)["error"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("already been used"));
+        // A token for another resource does not approve this one.
+        let mut other = FakeHost::request("DELETE", "/items/8", &header);
+        send(&mut exchange(CONFIG), &mut other, &[]);
+        assert!(reply_json(&other)["error"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("does not match"));
+    }
+
+    #[test]
+    fn no_policies_means_fail_closed() {
+        let mut host = FakeHost::request("GET", "/", &[]);
+        send(&mut exchange(""), &mut host, &[]);
+        assert_eq!(host.reply.as_ref().map(|r| r.0), Some(403));
+        assert_eq!(
+            reply_json(&host)["error"]["reason"],
+            "No matching policy found (fail-closed)"
+        );
     }
 
     #[test]
@@ -344,11 +505,13 @@ mod tests {
 
     #[test]
     fn headers_go_ahead_when_holding_is_off_but_the_body_is_still_held() {
-        let config =
-            r#"{"body": {"hold_headers": false}, "rules": [{"id": "m", "body_contains": "BAD"}]}"#;
-        let mut host = FakeHost::request("POST", "/", &[]);
-        let mut ex = exchange(config);
-        let flows = send(&mut ex, &mut host, &[b"a B", b"AD"]);
+        let config = CONFIG.replace(
+            r#""max_bytes": 64"#,
+            r#""max_bytes": 64, "hold_headers": false"#,
+        );
+        let mut host = FakeHost::request("POST", "/notes", &[]);
+        let mut ex = exchange(&config);
+        let flows = send(&mut ex, &mut host, &[br#"{"note": "TOP"#, br#"SECRET"}"#]);
         assert_eq!(flows, vec![Flow::Continue, Flow::Pause, Flow::Pause]);
         assert_eq!(host.reply.as_ref().map(|r| r.0), Some(403));
     }
@@ -365,8 +528,10 @@ mod tests {
     #[test]
     fn allowed_lines_can_be_turned_off() {
         let mut host = FakeHost::request("GET", "/", &[]);
-        let mut ex = exchange(r#"{"audit": {"log_allowed": false}}"#);
+        let config = CONFIG.replacen('{', r#"{"audit": {"log_allowed": false},"#, 1);
+        let mut ex = exchange(&config);
         send(&mut ex, &mut host, &[]);
+        assert!(host.reply.is_none());
         assert!(host.audit_lines().is_empty());
     }
 }

@@ -1,13 +1,16 @@
 //! An in-memory [`Host`] for unit tests: records replies, logs, metrics and shared data.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use crate::audit::SCHEMA;
 use crate::host::{Direction, Host, LogLevel, Metric};
 
 /// A reply the filter sent: status, headers, body.
 pub type Reply = (u32, Vec<(String, String)>, Vec<u8>);
+
+/// Work another worker thread does between this worker's shared-data read and write.
+pub type Interleaved = Box<dyn FnOnce(&FakeHost)>;
 
 #[derive(Default)]
 pub struct FakeHost {
@@ -20,6 +23,10 @@ pub struct FakeHost {
     pub logs: RefCell<Vec<(LogLevel, String)>>,
     pub metrics: RefCell<HashMap<&'static str, i64>>,
     pub shared: RefCell<HashMap<String, (Vec<u8>, u32)>>,
+    /// Run one queued closure at the start of each `shared_set` (not nested), to simulate
+    /// other workers winning a compare-and-swap race.
+    pub before_shared_set: RefCell<VecDeque<Interleaved>>,
+    interleaving: Cell<bool>,
     /// Advances by one microsecond on every read, so timings are non-zero and deterministic.
     pub clock: Cell<u64>,
 }
@@ -122,6 +129,14 @@ impl Host for FakeHost {
     }
 
     fn shared_set(&self, key: &str, value: &[u8], cas: u32) -> bool {
+        if !self.interleaving.get() {
+            let other = self.before_shared_set.borrow_mut().pop_front();
+            if let Some(other) = other {
+                self.interleaving.set(true);
+                other(self);
+                self.interleaving.set(false);
+            }
+        }
         let mut shared = self.shared.borrow_mut();
         let current = shared.get(key).map_or(0, |(_, c)| *c);
         if cas != 0 && cas != current {

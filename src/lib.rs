@@ -1,6 +1,6 @@
 //! authensor-filter: AI-agent safety enforced in the service mesh.
 //!
-//! The crate is a pure core (configuration, decisions, audit, path handling) that talks to the
+//! The crate is a pure core (configuration, policy engine, decisions, audit, path handling) that talks to the
 //! proxy only through [`host::Host`], plus a thin proxy-wasm adapter compiled for wasm32 only.
 //! The native `authensor` command-line tool is built from the same core.
 
@@ -11,9 +11,9 @@ pub mod detection;
 pub mod exchange;
 pub mod host;
 pub mod path;
+pub mod policy;
 pub mod protocol;
 pub mod request;
-pub mod rules;
 pub mod timefmt;
 
 #[cfg(test)]

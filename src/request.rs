@@ -51,6 +51,12 @@ pub struct RequestFacts {
     pub trace_id: Option<String>,
     pub principal: Principal,
     pub content_length: Option<u64>,
+    pub content_type: Option<String>,
+    /// MCP's `mcp-session-id` header.
+    pub session_id: Option<String>,
+    /// The peer address without its port.
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 impl RequestFacts {
@@ -67,6 +73,13 @@ impl RequestFacts {
             trace_id: header("traceparent").and_then(|t| t.split('-').nth(1).map(str::to_owned)),
             principal: principal(host, engine),
             content_length: header("content-length").and_then(|v| v.trim().parse().ok()),
+            content_type: header("content-type"),
+            session_id: header("mcp-session-id").filter(|s| !s.is_empty()),
+            source_ip: host
+                .property(&["source", "address"])
+                .and_then(|b| String::from_utf8(b).ok())
+                .map(|a| strip_port(&a).to_owned()),
+            user_agent: header("user-agent"),
         }
     }
 
@@ -80,6 +93,19 @@ impl RequestFacts {
             _ => a,
         };
         host.to_ascii_lowercase()
+    }
+}
+
+/// `10.0.0.1:5000` gives `10.0.0.1`, `[::1]:5000` gives `::1`.
+fn strip_port(address: &str) -> &str {
+    if let Some(v6) = address.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or(v6);
+    }
+    match address.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            host
+        }
+        _ => address,
     }
 }
 
@@ -131,6 +157,24 @@ mod tests {
         assert_eq!(facts.host_without_port(), "api");
         assert_eq!(facts.request_id, "r1");
         assert_eq!(facts.principal.source, PrincipalSource::Anonymous);
+        assert_eq!(facts.source_ip, None);
+    }
+
+    #[test]
+    fn gathers_session_and_source_address() {
+        let mut host = FakeHost::request(
+            "GET",
+            "/",
+            &[("mcp-session-id", "s-1"), ("user-agent", "ua")],
+        );
+        host.properties
+            .insert("source.address".into(), b"10.1.2.3:4567".to_vec());
+        let facts = RequestFacts::gather(&host, &engine(""));
+        assert_eq!(facts.session_id.as_deref(), Some("s-1"));
+        assert_eq!(facts.source_ip.as_deref(), Some("10.1.2.3"));
+        assert_eq!(facts.user_agent.as_deref(), Some("ua"));
+        assert_eq!(strip_port("[::1]:80"), "::1");
+        assert_eq!(strip_port("::1"), "::1");
     }
 
     #[test]

@@ -10,12 +10,29 @@ import pytest
 
 import harness
 
+def deny_rule(rule_id: str, reason: str, field: str, operator: str, value) -> dict:
+    return {
+        "id": rule_id,
+        "effect": "deny",
+        "description": reason,
+        "condition": {"field": field, "operator": operator, "value": value},
+    }
+
+
 CONFIG = {
     "body": {"max_bytes": 65536},
-    "rules": [
-        {"id": "no-admin", "match": {"path_prefix": "/admin"}, "reason": "admin API is off limits"},
-        {"id": "no-delete", "match": {"method": "DELETE"}, "reason": "agents may not delete"},
-        {"id": "no-marker", "body_contains": "FORBIDDEN-MARKER", "reason": "marker in body"},
+    "policies": [
+        {
+            "id": "e2e",
+            "name": "end-to-end test policy",
+            "version": "1.0.0",
+            "rules": [
+                deny_rule("no-admin", "admin API is off limits", "action.resource", "matches", "^[^/]*/admin(/|$)"),
+                deny_rule("no-delete", "agents may not delete", "action.type", "eq", "http.delete"),
+                deny_rule("no-marker", "marker in body", "action.parameters.note", "contains", "FORBIDDEN-MARKER"),
+                {"id": "allow-rest", "effect": "allow", "description": "everything else"},
+            ],
+        }
     ],
 }
 
@@ -68,6 +85,7 @@ def test_denied_path_gets_403_json_and_upstream_sees_nothing(envoy_with, upstrea
     assert r.headers["content-type"] == "application/json"
     error = r.json()["error"]
     assert (error["type"], error["rule"], error["reason"]) == ("policy_denied", "no-admin", "admin API is off limits")
+    assert error["policy"] == "e2e"
     assert upstream.requests == []
     line = only_audit_line(envoy)
     assert (line["decision"], line["rule"], line["status"]) == ("deny", "no-admin", 403)
@@ -84,7 +102,7 @@ def test_denied_method_with_body_never_reaches_upstream(envoy_with, upstream, cl
 
 def test_body_split_across_many_chunks_is_decided_whole(envoy_with, upstream, client):
     envoy = envoy_with(CONFIG, upstream)
-    body = b"x" * 5000 + b"FORBIDDEN-MARKER" + b"y" * 5000
+    body = json.dumps({"note": "x" * 5000 + "FORBIDDEN-MARKER" + "y" * 5000}).encode()
     # 7-byte pieces: the marker is cut across chunk boundaries.
     r = client.post(envoy.url("/upload"), content=pieces(body, 7))
     assert (r.status_code, r.json()["error"]["rule"]) == (403, "no-marker")
@@ -105,8 +123,10 @@ def test_clean_chunked_body_arrives_whole(envoy_with, upstream, client):
 
 @pytest.mark.parametrize("streamed", [False, True], ids=["content-length", "chunked"])
 def test_over_limit_body_gets_413(envoy_with, upstream, client, streamed):
-    envoy = envoy_with(CONFIG, upstream)
-    body = b"z" * 100_000
+    # Smaller than HTTP/2's initial flow-control window, so the client finishes sending before it
+    # reads the early answer (an HTTP/2 client blocked on flow control sees a reset instead).
+    envoy = envoy_with({**CONFIG, "body": {"max_bytes": 16384}}, upstream)
+    body = b"z" * 40_000
     r = client.post(envoy.url("/upload"), content=pieces(body, 8192) if streamed else body)
     assert r.status_code == 413
     error = r.json()["error"]
@@ -144,7 +164,11 @@ def test_every_request_gets_exactly_one_audit_line(envoy_with, upstream):
 @pytest.mark.parametrize(
     "bad, path",
     [
-        ({"rules": [{"id": "a"}, {"id": "b"}, {"id": "c", "match": {"method": "FETCH"}}]}, "rules[2].match.method"),
+        (
+            {"policies": [{"id": "p", "name": "p", "version": "1.0.0", "rules": [
+                {"id": "a", "effect": "allow"}, {"id": "b", "effect": "deny"}, {"id": "c", "effect": "maybe"}]}]},
+            "policies[0].rules[2].effect",
+        ),
         ({"body": {"max_bytes": 0}}, "body.max_bytes"),
         ({"bodies": {}}, "bodies"),
         ("{not json", "$"),

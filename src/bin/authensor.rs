@@ -4,7 +4,16 @@ use std::process::ExitCode;
 
 use authensor_filter::config::Engine;
 
-const USAGE: &str = "usage: authensor config check FILE...";
+#[path = "../cli/mod.rs"]
+mod cli;
+
+fn usage() -> String {
+    format!(
+        "usage:\nauthensor config check FILE...\n{}\n{}",
+        cli::policy::USAGE,
+        cli::approval::USAGE
+    )
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -15,8 +24,10 @@ fn main() -> ExitCode {
         .as_slice()
     {
         ["config", "check", files @ ..] if !files.is_empty() => config_check(files),
+        ["policy", rest @ ..] => cli::policy::run(rest),
+        ["approval", rest @ ..] => cli::approval::run(rest),
         _ => {
-            eprintln!("{USAGE}");
+            eprintln!("{}", usage());
             ExitCode::from(2)
         }
     }
