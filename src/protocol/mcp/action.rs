@@ -203,12 +203,7 @@ mod tests {
                 Operation::Execute
             }
         });
-        (
-            a.action_type,
-            a.resource,
-            a.operation,
-            a.parameters.clone(),
-        )
+        (a.action_type, a.resource, a.operation, a.parameters.clone())
     }
 
     #[test]
@@ -243,10 +238,7 @@ mod tests {
             (p.0.as_str(), p.1.as_str(), p.3),
             ("mcp.files.prompts.get", "p", json!({"a": "b"}))
         );
-        assert_eq!(
-            named("initialize", json!({})).0,
-            "mcp.files.rpc.initialize"
-        );
+        assert_eq!(named("initialize", json!({})).0, "mcp.files.rpc.initialize");
         assert_eq!(
             named("notifications/initialized", Value::Null).0,
             "mcp.files.notifications.initialized"
@@ -271,10 +263,7 @@ mod tests {
             named("tools/call", json!({"name": "initialize"})).0,
             "mcp.files.initialize"
         );
-        assert_eq!(
-            named("tools/call", json!({"name": ""})).0,
-            "mcp.files._"
-        );
+        assert_eq!(named("tools/call", json!({"name": ""})).0, "mcp.files._");
         assert_eq!(
             named("tools/call", json!({"name": "a b/é"})).0,
             "mcp.files.a_b__"

@@ -243,7 +243,11 @@ impl CompiledMcp {
         for (i, s) in config.servers.into_iter().enumerate() {
             let at = |field: &str| format!("servers[{i}].{field}");
             let authority = s.authority.to_ascii_lowercase();
-            if authority.is_empty() || authority.bytes().any(|b| !b.is_ascii_graphic() || b == b'/') {
+            if authority.is_empty()
+                || authority
+                    .bytes()
+                    .any(|b| !b.is_ascii_graphic() || b == b'/')
+            {
                 return Err(err(
                     at("authority"),
                     format!("expected `host` or `host:port`, got {:?}", s.authority),
@@ -257,7 +261,10 @@ impl CompiledMcp {
             }
             if let Some(name) = &s.name {
                 let ok = name.len() <= 64
-                    && name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+                    && name
+                        .bytes()
+                        .next()
+                        .is_some_and(|b| b.is_ascii_alphanumeric())
                     && name
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
@@ -269,7 +276,8 @@ impl CompiledMcp {
                 }
             }
             for (tool, hash) in &s.pinned_tool_hashes {
-                if hash.len() != 64 || !hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+                if hash.len() != 64 || !hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                {
                     return Err(err(
                         format!("servers[{i}].pinned_tool_hashes.{tool}"),
                         format!("expected 64 lower-case hex digits (SHA-256), got {hash:?}"),
@@ -279,18 +287,13 @@ impl CompiledMcp {
             servers.push(CompiledServer {
                 authority,
                 name: s.name,
-                tools: s
-                    .tools
-                    .into_iter()
-                    .map(|(k, v)| (k, v.operation))
-                    .collect(),
+                tools: s.tools.into_iter().map(|(k, v)| (k, v.operation)).collect(),
                 pins: s.pinned_tool_hashes.into_iter().collect(),
             });
         }
         let r = &config.tool_results;
-        let pick = |v: Option<ResultAction>, fallback: ResultAction| {
-            v.or(r.default).unwrap_or(fallback)
-        };
+        let pick =
+            |v: Option<ResultAction>, fallback: ResultAction| v.or(r.default).unwrap_or(fallback);
         let results = [
             pick(r.injection, ResultAction::Block),
             pick(r.pii, ResultAction::Redact),
@@ -370,12 +373,29 @@ mod tests {
         assert!(c.handles_path("/mcp") && c.handles_path("/mcp/x") && !c.handles_path("/mcpx"));
         assert_eq!(
             (c.deny_reply, c.reply_format, c.rug_pull, c.error_code),
-            (DenyReply::ToolError, ReplyFormat::Auto, Removal::Remove, -32001)
+            (
+                DenyReply::ToolError,
+                ReplyFormat::Auto,
+                Removal::Remove,
+                -32001
+            )
         );
-        assert_eq!(c.result_action(DetectionType::Injection), ResultAction::Block);
-        assert_eq!(c.result_action(DetectionType::Credentials), ResultAction::Redact);
-        assert_eq!(c.result_action(DetectionType::CodeSafety), ResultAction::Log);
-        assert_eq!(c.endpoint("Files.Internal:8080", "files.internal").server, "files_internal");
+        assert_eq!(
+            c.result_action(DetectionType::Injection),
+            ResultAction::Block
+        );
+        assert_eq!(
+            c.result_action(DetectionType::Credentials),
+            ResultAction::Redact
+        );
+        assert_eq!(
+            c.result_action(DetectionType::CodeSafety),
+            ResultAction::Log
+        );
+        assert_eq!(
+            c.endpoint("Files.Internal:8080", "files.internal").server,
+            "files_internal"
+        );
     }
 
     #[test]
@@ -394,32 +414,86 @@ mod tests {
         assert_eq!(files.configured_operation("run"), Some(Operation::Delete));
         assert_eq!(files.configured_operation("other"), None);
         assert!(files.pin("read").is_some());
-        assert_eq!(c.endpoint("files.internal:9999", "files.internal").server, "files_internal");
-        assert_eq!(c.endpoint("mail.internal:25", "mail.internal").server, "mail");
+        assert_eq!(
+            c.endpoint("files.internal:9999", "files.internal").server,
+            "files_internal"
+        );
+        assert_eq!(
+            c.endpoint("mail.internal:25", "mail.internal").server,
+            "mail"
+        );
         assert_eq!(c.result_action(DetectionType::Pii), ResultAction::Log);
-        assert_eq!(c.result_action(DetectionType::Injection), ResultAction::Block);
+        assert_eq!(
+            c.result_action(DetectionType::Injection),
+            ResultAction::Block
+        );
     }
 
     #[test]
     fn errors_name_the_json_path() {
         for (json, want) in [
             (r#"{"mcp": {"pathz": []}}"#, "mcp.pathz: unknown field"),
-            (r#"{"mcp": {"deny_reply": "silence"}}"#, "mcp.deny_reply: unknown variant `silence`"),
-            (r#"{"mcp": {"servers": [{"authority": "a"}, {"name": "x"}]}}"#, "mcp.servers[1]: missing field `authority`"),
-            (r#"{"mcp": {"servers": [{"authority": "a", "tools": {"t": {"operation": "nuke"}}}]}}"#, "mcp.servers[0].tools.t.operation: unknown variant `nuke`"),
-            (r#"{"mcp": {"tool_results": {"secrets": "block"}}}"#, "mcp.tool_results.secrets: unknown field"),
-            (r#"{"mcp": {"paths": ["mcp"]}}"#, "mcp.paths[0]: expected a normalised path"),
-            (r#"{"mcp": {"paths": ["/a/../mcp"]}}"#, "mcp.paths[0]: expected a normalised path"),
-            (r#"{"mcp": {"paths": []}}"#, "mcp.paths: expected at least one"),
-            (r#"{"mcp": {"servers": [{"authority": "a", "name": "x.y"}]}}"#, "mcp.servers[0].name: expected letters"),
-            (r#"{"mcp": {"servers": [{"authority": "A"}, {"authority": "a"}]}}"#, "mcp.servers[1].authority: \"a\" is configured twice"),
-            (r#"{"mcp": {"servers": [{"authority": "a b"}]}}"#, "mcp.servers[0].authority: expected"),
-            (r#"{"mcp": {"servers": [{"authority": "a", "pinned_tool_hashes": {"t": "ABC"}}]}}"#, "mcp.servers[0].pinned_tool_hashes.t: expected 64"),
-            (r#"{"mcp": {"error_code": -32600}}"#, "mcp.error_code: expected an application error code"),
+            (
+                r#"{"mcp": {"deny_reply": "silence"}}"#,
+                "mcp.deny_reply: unknown variant `silence`",
+            ),
+            (
+                r#"{"mcp": {"servers": [{"authority": "a"}, {"name": "x"}]}}"#,
+                "mcp.servers[1]: missing field `authority`",
+            ),
+            (
+                r#"{"mcp": {"servers": [{"authority": "a", "tools": {"t": {"operation": "nuke"}}}]}}"#,
+                "mcp.servers[0].tools.t.operation: unknown variant `nuke`",
+            ),
+            (
+                r#"{"mcp": {"tool_results": {"secrets": "block"}}}"#,
+                "mcp.tool_results.secrets: unknown field",
+            ),
+            (
+                r#"{"mcp": {"paths": ["mcp"]}}"#,
+                "mcp.paths[0]: expected a normalised path",
+            ),
+            (
+                r#"{"mcp": {"paths": ["/a/../mcp"]}}"#,
+                "mcp.paths[0]: expected a normalised path",
+            ),
+            (
+                r#"{"mcp": {"paths": []}}"#,
+                "mcp.paths: expected at least one",
+            ),
+            (
+                r#"{"mcp": {"servers": [{"authority": "a", "name": "x.y"}]}}"#,
+                "mcp.servers[0].name: expected letters",
+            ),
+            (
+                r#"{"mcp": {"servers": [{"authority": "A"}, {"authority": "a"}]}}"#,
+                "mcp.servers[1].authority: \"a\" is configured twice",
+            ),
+            (
+                r#"{"mcp": {"servers": [{"authority": "a b"}]}}"#,
+                "mcp.servers[0].authority: expected",
+            ),
+            (
+                r#"{"mcp": {"servers": [{"authority": "a", "pinned_tool_hashes": {"t": "ABC"}}]}}"#,
+                "mcp.servers[0].pinned_tool_hashes.t: expected 64",
+            ),
+            (
+                r#"{"mcp": {"error_code": -32600}}"#,
+                "mcp.error_code: expected an application error code",
+            ),
             (r#"{"mcp": {"error_code": -32500}}"#, "mcp.error_code:"),
-            (r#"{"mcp": {"max_depth": 0}}"#, "mcp.max_depth: expected 1 to 128"),
-            (r#"{"mcp": {"max_event_bytes": 10}}"#, "mcp.max_event_bytes: expected"),
-            (r#"{"mcp": {"max_remembered_tools": 0}}"#, "mcp.max_remembered_tools: expected"),
+            (
+                r#"{"mcp": {"max_depth": 0}}"#,
+                "mcp.max_depth: expected 1 to 128",
+            ),
+            (
+                r#"{"mcp": {"max_event_bytes": 10}}"#,
+                "mcp.max_event_bytes: expected",
+            ),
+            (
+                r#"{"mcp": {"max_remembered_tools": 0}}"#,
+                "mcp.max_remembered_tools: expected",
+            ),
         ] {
             let e = compile(json).err().unwrap_or_default();
             assert!(e.starts_with(want), "{json}\n  got: {e}\n want: {want}");

@@ -133,9 +133,14 @@ mod tests {
             ("$.result.structuredContent.rows[0].note", "deep"),
         ];
         for (p, t) in want {
-            assert!(found.contains(&(p.to_owned(), t)), "{p} missing in {found:?}");
+            assert!(
+                found.contains(&(p.to_owned(), t)),
+                "{p} missing in {found:?}"
+            );
         }
-        assert!(!found.iter().any(|(_, t)| *t == "iVBORw0KGgo=" || *t == "AAAA"));
+        assert!(!found
+            .iter()
+            .any(|(_, t)| *t == "iVBORw0KGgo=" || *t == "AAAA"));
     }
 
     #[test]
@@ -155,10 +160,22 @@ mod tests {
             .find(|s| s.text == "key=abc")
             .unwrap()
             .steps;
-        assert!(replace_text(&mut v, &steps, "key=[REDACTED:API_KEY]".into()));
+        assert!(replace_text(
+            &mut v,
+            &steps,
+            "key=[REDACTED:API_KEY]".into()
+        ));
         assert_eq!(v["content"][0]["text"], "key=[REDACTED:API_KEY]");
-        assert!(!replace_text(&mut v, &[Step::Key("nope".into())], "x".into()));
-        assert!(!replace_text(&mut v, &[Step::Key("content".into())], "x".into()));
+        assert!(!replace_text(
+            &mut v,
+            &[Step::Key("nope".into())],
+            "x".into()
+        ));
+        assert!(!replace_text(
+            &mut v,
+            &[Step::Key("content".into())],
+            "x".into()
+        ));
     }
 
     #[test]

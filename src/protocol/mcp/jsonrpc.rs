@@ -247,9 +247,17 @@ mod tests {
         );
         let n = one(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).unwrap();
         assert_eq!(n.method(), Some("notifications/initialized"));
-        assert!(matches!(n, Message::Notification { params: Value::Null, .. }));
+        assert!(matches!(
+            n,
+            Message::Notification {
+                params: Value::Null,
+                ..
+            }
+        ));
         let ok = one(r#"{"jsonrpc":"2.0","id":"a","result":{}}"#).unwrap();
-        assert!(matches!(ok, Message::Response { id: Some(Id::Str(ref s)), outcome: Ok(_) } if s == "a"));
+        assert!(
+            matches!(ok, Message::Response { id: Some(Id::Str(ref s)), outcome: Ok(_) } if s == "a")
+        );
         let err = one(r#"{"jsonrpc":"2.0","id":null,"error":{"code":-1,"message":"m"}}"#).unwrap();
         assert!(matches!(
             err,
@@ -266,10 +274,19 @@ mod tests {
             (r#"{"jsonrpc":"1.0","id":3,"method":"x"}"#, Some(3)),
             (r#"{"id":3,"method":"x"}"#, Some(3)),
             (r#"{"jsonrpc":"2.0","id":3,"method":5}"#, Some(3)),
-            (r#"{"jsonrpc":"2.0","id":3,"method":"x","params":"p"}"#, Some(3)),
-            (r#"{"jsonrpc":"2.0","id":3,"method":"x","result":1}"#, Some(3)),
+            (
+                r#"{"jsonrpc":"2.0","id":3,"method":"x","params":"p"}"#,
+                Some(3),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":3,"method":"x","result":1}"#,
+                Some(3),
+            ),
             (r#"{"jsonrpc":"2.0","id":3}"#, Some(3)),
-            (r#"{"jsonrpc":"2.0","id":3,"error":{"code":"x","message":"m"}}"#, Some(3)),
+            (
+                r#"{"jsonrpc":"2.0","id":3,"error":{"code":"x","message":"m"}}"#,
+                Some(3),
+            ),
             (r#"{"jsonrpc":"2.0","id":null,"method":"x"}"#, None),
             (r#"{"jsonrpc":"2.0","id":1.5,"method":"x"}"#, None),
             (r#"{"jsonrpc":"2.0","id":{"a":1},"method":"x"}"#, None),
@@ -285,8 +302,8 @@ mod tests {
 
     #[test]
     fn whole_body_errors() {
-        let e = parse_body(br#"{"jsonrpc":"2.0","id":1,"method":"a","method":"b"}"#, 32)
-            .unwrap_err();
+        let e =
+            parse_body(br#"{"jsonrpc":"2.0","id":1,"method":"a","method":"b"}"#, 32).unwrap_err();
         assert_eq!((e.code, e.id.clone()), (PARSE_ERROR, None));
         assert!(e.message.contains("duplicate object key"), "{}", e.message);
         assert_eq!(

@@ -242,10 +242,7 @@ mod tests {
         let m = ToolMemory { max_tools: 10 };
         m.observe(&host, "s", "t", A, None);
         m.set_state(&host, "s", "t", ToolState::Changed);
-        assert_eq!(
-            m.recall(&host, "s", "t").unwrap().state,
-            ToolState::Changed
-        );
+        assert_eq!(m.recall(&host, "s", "t").unwrap().state, ToolState::Changed);
         m.set_state(&host, "s", "t", ToolState::Ok);
         assert_eq!(m.recall(&host, "s", "t").unwrap().state, ToolState::Ok);
         m.set_state(&host, "s", "unknown", ToolState::Poisoned);

@@ -161,7 +161,11 @@ mod tests {
         for (method, params, needle) in [
             ("tools/call", json!({}), "\"name\""),
             ("tools/call", json!({"name": 5}), "\"name\""),
-            ("tools/call", json!({"name": "x", "arguments": [1]}), "\"arguments\""),
+            (
+                "tools/call",
+                json!({"name": "x", "arguments": [1]}),
+                "\"arguments\"",
+            ),
             ("resources/read", json!({"uri": null}), "\"uri\""),
             ("prompts/get", Value::Null, "\"name\""),
         ] {

@@ -6,6 +6,8 @@
 pub mod action;
 pub mod config;
 pub mod content;
+#[cfg(test)]
+mod fake_inspector;
 pub mod gateway;
 pub mod jsonrpc;
 pub mod memory;

@@ -64,7 +64,10 @@ impl Denial {
         let mut data = json!({"type": self.error_type(), "decision": self.outcome.as_str(),
                               "rule": self.rule, "reason": self.reason});
         if let (Some(reference), Value::Object(m)) = (&self.approval, &mut data) {
-            m.insert("approval_reference".into(), Value::String(reference.clone()));
+            m.insert(
+                "approval_reference".into(),
+                Value::String(reference.clone()),
+            );
         }
         data
     }
@@ -254,7 +257,10 @@ mod tests {
         assert_eq!(r.content_type, "application/json");
         assert_eq!(serde_json::from_slice::<Value>(&r.body).unwrap(), a);
         let r = http_reply(200, &[a.clone(), b.clone()], true, Format::Json);
-        assert_eq!(serde_json::from_slice::<Value>(&r.body).unwrap(), json!([a, b]));
+        assert_eq!(
+            serde_json::from_slice::<Value>(&r.body).unwrap(),
+            json!([a, b])
+        );
         let r = http_reply(200, &[a.clone(), b.clone()], true, Format::Sse);
         assert_eq!(r.content_type, "text/event-stream");
         let events = SseParser::new(1 << 16).feed(&r.body).unwrap();

@@ -113,7 +113,9 @@ impl<'de> Visitor<'de> for Strict {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if object.contains_key(&key) {
-                return Err(A::Error::custom(format_args!("duplicate object key {key:?}")));
+                return Err(A::Error::custom(format_args!(
+                    "duplicate object key {key:?}"
+                )));
             }
             let value = map.next_value_seed(inner)?;
             object.insert(key, value);

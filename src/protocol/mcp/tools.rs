@@ -7,8 +7,8 @@
 //! their UTF-8 bytes, no whitespace, strings escaped as serde_json does, numbers as serde_json
 //! prints them. `authensor mcp pin` prints these hashes for a `tools/list` result.
 
-use sha2::{Digest, Sha256};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::action::Operation;
 
