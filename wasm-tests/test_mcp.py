@@ -270,9 +270,16 @@ def test_duplicate_key_smuggling_is_rejected(mcp_gateway, mode):
 @awaiting_integration
 def test_denial_as_jsonrpc_error_in_sse(mcp_gateway):
     stack = mcp_gateway("sse", gateway_config(deny_reply="jsonrpc_error", reply_format="sse"))
-    with pytest.raises(McpError) as raised:
-        stack.run(lambda s: s.call_tool("run_shell", {"command": "id"}))
-    assert "no-shell" in str(raised.value)
+
+    async def agent(session):
+        try:
+            return await session.call_tool("run_shell", {"command": "id"})
+        except McpError as error:  # the SDK raises a JSON-RPC error as McpError
+            return error
+
+    raised = stack.run(agent)
+    assert isinstance(raised, McpError) and "no-shell" in str(raised)
+    assert raised.error.data["rule"] == "no-shell"
     sid = stack.session_id()
     call = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "run_shell", "arguments": {}}}
     r = stack.post(json.dumps(call), sid)
