@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use authensor_filter::config::Engine;
 
-const USAGE: &str = "usage: authensor config check FILE...";
+const USAGE: &str = "usage: authensor config check FILE...\n       authensor mcp pin [FILE|-]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -15,6 +15,8 @@ fn main() -> ExitCode {
         .as_slice()
     {
         ["config", "check", files @ ..] if !files.is_empty() => config_check(files),
+        ["mcp", "pin"] => mcp_pin("-"),
+        ["mcp", "pin", file] => mcp_pin(file),
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
@@ -44,5 +46,33 @@ fn config_check(files: &[&str]) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Print `pinned_tool_hashes` for a saved `tools/list` answer.
+fn mcp_pin(file: &str) -> ExitCode {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let read = if file == "-" {
+        std::io::stdin().read_to_end(&mut bytes).map(|_| ())
+    } else {
+        std::fs::read(file).map(|b| bytes = b)
+    };
+    if let Err(e) = read {
+        eprintln!("{file}: cannot read: {e}");
+        return ExitCode::FAILURE;
+    }
+    let pins = serde_json::from_slice(&bytes)
+        .ok()
+        .and_then(|doc| authensor_filter::protocol::mcp::tools::pins(&doc));
+    match pins.and_then(|p| serde_json::to_string_pretty(&p).ok()) {
+        Some(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("{file}: expected a tools/list result (or the JSON-RPC answer carrying one)");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -54,6 +54,9 @@ impl Denial {
             }
         };
         if let Some(reference) = &self.approval {
+            if !text.ends_with('.') {
+                text.push('.');
+            }
             text.push_str(&format!(" Approval reference: {reference}."));
         }
         text
@@ -227,7 +230,10 @@ mod tests {
             json!({"type": "approval_required", "decision": "require_approval", "rule": "no-shell",
                    "reason": "agents may not run shell commands", "approval_reference": "apr_123"})
         );
-        assert!(r["error"]["message"].as_str().unwrap().contains("apr_123"));
+        assert!(r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("shell commands. Approval reference: apr_123."));
         // Other methods always get an error object: a tool result would not fit them.
         let r = denial_response(&mcp(DenyReply::ToolError), Some(&id), &denial(), "r", false);
         assert!(r.get("result").is_none() && r["error"]["code"] == -32001);

@@ -40,6 +40,18 @@ pub fn annotated_operation(tool: &Value) -> Option<Operation> {
     }
 }
 
+/// `pinned_tool_hashes` for every tool of a `tools/list` result (or of the JSON-RPC response
+/// carrying it): tool name to definition hash. `None` when there is no tools array.
+pub fn pins(document: &Value) -> Option<std::collections::BTreeMap<String, String>> {
+    let result = document.get("result").unwrap_or(document);
+    let list = result.get("tools")?.as_array()?;
+    Some(
+        list.iter()
+            .filter_map(|t| Some((name(t)?.to_owned(), definition_hash(t))))
+            .collect(),
+    )
+}
+
 /// Lower-case hex SHA-256 of the tool's canonical definition.
 pub fn definition_hash(tool: &Value) -> String {
     let mut canonical = String::new();
@@ -150,6 +162,22 @@ mod tests {
             "54cc9e637135f1deb68d1f0704709efcc0e624623d0bfb1a19b51bf553820f2f"
         );
         assert_eq!(hex(&[0, 15, 255]), "000fff");
+    }
+
+    #[test]
+    fn pins_are_listed_by_tool_name() {
+        let tool = json!({"name": "a", "description": "d"});
+        let want = Some(
+            [("a".to_owned(), definition_hash(&tool))]
+                .into_iter()
+                .collect(),
+        );
+        assert_eq!(pins(&json!({"tools": [tool.clone()]})), want);
+        assert_eq!(
+            pins(&json!({"jsonrpc": "2.0", "id": 1, "result": {"tools": [tool]}})),
+            want
+        );
+        assert_eq!(pins(&json!({"result": {}})), None);
     }
 
     #[test]
