@@ -8,6 +8,7 @@ import contextlib
 import pytest
 
 import harness
+import mcp_harness
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,5 +32,17 @@ def envoy_with():
         def start(plugin_config, upstream, **bootstrap_args) -> harness.Envoy:
             config = harness.bootstrap([harness.wasm_filter(plugin_config)], upstream.port, **bootstrap_args)
             return stack.enter_context(harness.Envoy(config))
+
+        yield start
+
+
+@pytest.fixture
+def mcp_gateway():
+    """Start the test MCP server (mode `json` or `sse`) behind Envoy with the filter configured by
+    `plugin_config`; returns an `mcp_harness.McpStack`."""
+    with contextlib.ExitStack() as stack:
+
+        def start(mode: str, plugin_config) -> mcp_harness.McpStack:
+            return stack.enter_context(mcp_harness.mcp_stack(mode, plugin_config))
 
         yield start

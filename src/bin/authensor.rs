@@ -9,9 +9,10 @@ mod cli;
 
 fn usage() -> String {
     format!(
-        "usage:\nauthensor config check FILE...\n{}\n{}",
+        "usage:\nauthensor config check FILE...\n{}\n{}\n{}",
         cli::policy::USAGE,
-        cli::approval::USAGE
+        cli::approval::USAGE,
+        cli::mcp::USAGE
     )
 }
 
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
         ["config", "check", files @ ..] if !files.is_empty() => config_check(files),
         ["policy", rest @ ..] => cli::policy::run(rest),
         ["approval", rest @ ..] => cli::approval::run(rest),
+        ["mcp", rest @ ..] => cli::mcp::run(rest),
         _ => {
             eprintln!("{}", usage());
             ExitCode::from(2)

@@ -1,8 +1,9 @@
 //! Subcommands of the native `authensor` tool (compiled into the binary only, never the filter):
-//! policy lint/test/eval and approval-token minting, on top of the same core as the filter.
+//! policy lint/test/eval, approval-token minting and MCP tool pinning, on top of the same core as the filter.
 
 pub mod approval;
 pub mod load;
+pub mod mcp;
 pub mod policy;
 
 use std::io::Read;
