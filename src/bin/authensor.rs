@@ -4,7 +4,11 @@ use std::process::ExitCode;
 
 use authensor_filter::config::Engine;
 
-const USAGE: &str = "usage: authensor config check FILE...";
+mod aegis_cli;
+
+const USAGE: &str = "usage: authensor config check FILE...
+       authensor scan [--jsonl] [--config FILE] [FILE|-]
+       authensor eval [DIR] [--config FILE] [--misses OUT.jsonl] [--fp OUT.jsonl]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -15,6 +19,8 @@ fn main() -> ExitCode {
         .as_slice()
     {
         ["config", "check", files @ ..] if !files.is_empty() => config_check(files),
+        ["scan", rest @ ..] => aegis_cli::scan::run(rest),
+        ["eval", rest @ ..] => aegis_cli::eval::run(rest),
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
