@@ -2,10 +2,10 @@
 //! Shared by the scanner (which produces them), the policy engine (whose conditions can read them)
 //! and the audit line (which records them without the matched value).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Aegis's five detection types; policies and audit lines use these names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DetectionType {
     Injection,
@@ -16,6 +16,15 @@ pub enum DetectionType {
 }
 
 impl DetectionType {
+    /// Every type, in a fixed order.
+    pub const ALL: [DetectionType; 5] = [
+        DetectionType::Injection,
+        DetectionType::Pii,
+        DetectionType::Credentials,
+        DetectionType::CodeSafety,
+        DetectionType::Exfiltration,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DetectionType::Injection => "injection",
@@ -28,7 +37,7 @@ impl DetectionType {
 }
 
 /// How bad a detection is, ordered from least to most severe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Low,

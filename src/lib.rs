@@ -4,6 +4,7 @@
 //! proxy only through [`host::Host`], plus a thin proxy-wasm adapter compiled for wasm32 only.
 //! The native `authensor` command-line tool is built from the same core.
 
+pub mod aegis;
 pub mod audit;
 pub mod config;
 pub mod decision;

@@ -4,15 +4,17 @@ use std::process::ExitCode;
 
 use authensor_filter::config::Engine;
 
+mod aegis_cli;
 #[path = "../cli/mod.rs"]
 mod cli;
 
 fn usage() -> String {
     format!(
-        "usage:\nauthensor config check FILE...\n{}\n{}\n{}",
+        "usage:\nauthensor config check FILE...\n{}\n{}\n{}\n{}",
         cli::policy::USAGE,
         cli::approval::USAGE,
-        cli::mcp::USAGE
+        cli::mcp::USAGE,
+        aegis_cli::USAGE
     )
 }
 
@@ -28,6 +30,8 @@ fn main() -> ExitCode {
         ["policy", rest @ ..] => cli::policy::run(rest),
         ["approval", rest @ ..] => cli::approval::run(rest),
         ["mcp", rest @ ..] => cli::mcp::run(rest),
+        ["scan", rest @ ..] => aegis_cli::scan::run(rest),
+        ["eval", rest @ ..] => aegis_cli::eval::run(rest),
         _ => {
             eprintln!("{}", usage());
             ExitCode::from(2)

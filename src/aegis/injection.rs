@@ -1,0 +1,547 @@
+//! Prompt-injection detector: phrase rules over the multilingual word classes (instruction
+//! override, system-prompt extraction, secret solicitation, memory poisoning, safety bypass,
+//! encoded instructions, hidden instructions), chat-template and fake-turn markers, evasion signals
+//! from normalisation (invisible characters, tag smuggling, homoglyphs), a weighted score for
+//! jailbreak personas, adversarial-suffix statistics, and escalation when weak cues pile up.
+
+use super::adversarial;
+use super::finding::{Found, MappedHit, View};
+use super::injection_lexicon::*;
+use super::keywords::{KeywordSetBuilder, Owner};
+use super::phrases::{self, Seq};
+use crate::detection::{DetectionType, Severity};
+
+pub const SUB_TYPES: &[&str] = &[
+    "instruction_override",
+    "system_prompt_extraction",
+    "secret_solicitation",
+    "role_manipulation",
+    "jailbreak",
+    "delimiter_injection",
+    "hidden_instruction",
+    "invisible_characters",
+    "unicode_tag_smuggling",
+    "homoglyph_evasion",
+    "memory_poisoning",
+    "safety_bypass",
+    "encoded_instruction",
+    "adversarial_suffix",
+];
+
+const fn seq(
+    rule: &'static str,
+    sub_type: &'static str,
+    parts: &'static [&'static [u16]],
+    gap: usize,
+    severity: Severity,
+    confidence: f32,
+) -> Seq {
+    Seq {
+        rule,
+        sub_type,
+        parts,
+        gap,
+        severity,
+        confidence,
+    }
+}
+
+const OVERRIDE: &str = "instruction_override";
+const EXTRACTION: &str = "system_prompt_extraction";
+
+const SEQS: &[Seq] = &[
+    seq(
+        "inj.override.prior",
+        OVERRIDE,
+        &[&[IGNORE], &[PRIOR], &[TARGET]],
+        40,
+        Severity::Critical,
+        0.95,
+    ),
+    seq(
+        "inj.override",
+        OVERRIDE,
+        &[&[IGNORE], &[TARGET, SYSPROMPT]],
+        40,
+        Severity::High,
+        0.85,
+    ),
+    seq(
+        "inj.override.wholesale",
+        OVERRIDE,
+        &[&[IGNORE], &[PRIOR_ALL]],
+        24,
+        Severity::High,
+        0.8,
+    ),
+    seq(
+        "inj.override.verb_last",
+        OVERRIDE,
+        &[&[PRIOR], &[TARGET], &[IGNORE]],
+        30,
+        Severity::High,
+        0.85,
+    ),
+    seq(
+        "inj.override.redirect",
+        OVERRIDE,
+        &[&[IGNORE], &[SAY]],
+        48,
+        Severity::Medium,
+        0.6,
+    ),
+    seq(
+        "inj.override.despite",
+        OVERRIDE,
+        &[&[DESPITE], &[PRIOR, PRIOR_ALL, SYSPROMPT]],
+        24,
+        Severity::High,
+        0.75,
+    ),
+    seq(
+        "inj.prompt_extraction",
+        EXTRACTION,
+        &[&[REVEAL], &[SYSPROMPT]],
+        40,
+        Severity::High,
+        0.85,
+    ),
+    seq(
+        "inj.prompt_extraction.verb_last",
+        EXTRACTION,
+        &[&[SYSPROMPT], &[REVEAL]],
+        24,
+        Severity::High,
+        0.8,
+    ),
+    seq(
+        "inj.secret_solicitation",
+        "secret_solicitation",
+        &[&[ASK, REVEAL], &[SECRET]],
+        24,
+        Severity::Medium,
+        0.6,
+    ),
+    seq(
+        "inj.memory",
+        "memory_poisoning",
+        &[&[MEMORY_VERB], &[FUTURE]],
+        60,
+        Severity::High,
+        0.8,
+    ),
+    seq(
+        "inj.memory.future_first",
+        "memory_poisoning",
+        &[&[FUTURE], &[MEMORY_VERB]],
+        30,
+        Severity::Medium,
+        0.6,
+    ),
+    seq(
+        "inj.safety_bypass",
+        "safety_bypass",
+        &[&[DISABLE], &[SAFETY]],
+        32,
+        Severity::High,
+        0.8,
+    ),
+    seq(
+        "inj.safety_bypass.state",
+        "safety_bypass",
+        &[&[SAFETY], &[DISABLE]],
+        24,
+        Severity::High,
+        0.75,
+    ),
+    seq(
+        "inj.encoded",
+        "encoded_instruction",
+        &[&[DECODE], &[FOLLOW]],
+        60,
+        Severity::Medium,
+        0.65,
+    ),
+    seq(
+        "inj.hidden_comment",
+        "hidden_instruction",
+        &[
+            &[COMMENT],
+            &[
+                IGNORE,
+                NEW_INSTR,
+                REVEAL,
+                FAKE_SYSTEM,
+                SAY,
+                HIDE,
+                MODE,
+                MODE_WEAK,
+                AUTHORITY,
+            ],
+        ],
+        80,
+        Severity::High,
+        0.8,
+    ),
+];
+
+/// Classes that fire alone: (class, rule, sub-type, severity, confidence).
+const SINGLES: &[(u16, &str, &str, Severity, f32)] = &[
+    (
+        TEMPLATE,
+        "inj.chat_template",
+        "delimiter_injection",
+        Severity::High,
+        0.9,
+    ),
+    (
+        FAKE_SYSTEM,
+        "inj.fake_system",
+        "delimiter_injection",
+        Severity::Medium,
+        0.65,
+    ),
+    (
+        HIDE,
+        "inj.hide_from_user",
+        "hidden_instruction",
+        Severity::Medium,
+        0.6,
+    ),
+    (
+        NEW_INSTR,
+        "inj.new_instructions",
+        OVERRIDE,
+        Severity::Medium,
+        0.6,
+    ),
+    (
+        TOLD,
+        "inj.persuasion",
+        OVERRIDE,
+        Severity::Medium,
+        0.55,
+    ),
+    (
+        MODE,
+        "inj.privileged_mode",
+        "role_manipulation",
+        Severity::Medium,
+        0.6,
+    ),
+    (
+        AUTHORITY,
+        "inj.authority_claim",
+        "role_manipulation",
+        Severity::Medium,
+        0.55,
+    ),
+    (
+        MEMORY_UPDATE,
+        "inj.memory_update",
+        "memory_poisoning",
+        Severity::Low,
+        0.4,
+    ),
+    (
+        MODE_WEAK,
+        "inj.mode_mention",
+        "role_manipulation",
+        Severity::Low,
+        0.35,
+    ),
+    (
+        AUTHORITY_WEAK,
+        "inj.weak_authority",
+        "role_manipulation",
+        Severity::Low,
+        0.3,
+    ),
+    (
+        AGREED,
+        "inj.false_context",
+        OVERRIDE,
+        Severity::Low,
+        0.4,
+    ),
+    (
+        SYSPROMPT,
+        "inj.prompt_mention",
+        EXTRACTION,
+        Severity::Low,
+        0.35,
+    ),
+    (
+        DECODE,
+        "inj.decode_mention",
+        "encoded_instruction",
+        Severity::Low,
+        0.3,
+    ),
+];
+
+/// Register the injection vocabulary.
+pub fn register(b: &mut KeywordSetBuilder) {
+    for (code, specs) in CLASSES {
+        b.add_all(Owner::Injection, *code, specs);
+    }
+    for (i, (spec, _, _)) in JAILBREAK.iter().enumerate() {
+        b.add(Owner::Injection, JAILBREAK_BASE + i as u16, spec);
+    }
+}
+
+/// What the injection detector asks of the scanner besides its findings.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Requests {
+    /// ROT13 was mentioned: scan the text again rotated.
+    pub rot13: bool,
+}
+
+/// Run every injection rule over one view.
+pub fn detect(v: &View<'_>, out: &mut Vec<Found>) -> Requests {
+    let first = out.len();
+    let hits: Vec<&MappedHit> = v.hits_of(Owner::Injection).collect();
+    for s in SEQS {
+        if let Some(span) = phrases::find(&hits, s) {
+            out.push(found(s.sub_type, s.severity, s.confidence, s.rule, span));
+        }
+    }
+    for &(code, rule, sub_type, severity, confidence) in SINGLES {
+        if let Some(h) = hits.iter().find(|h| h.code() == code) {
+            out.push(found(sub_type, severity, confidence, rule, h.span()));
+        }
+    }
+    turns(v, &hits, out);
+    solicitation_in_question(v, &hits, out);
+    signals(v, out);
+    jailbreak_score(&hits, out);
+    if let Some(span) = v
+        .candidates
+        .glued()
+        .then(|| adversarial::suffix(v.text))
+        .flatten()
+    {
+        out.push(found(
+            "adversarial_suffix",
+            Severity::Medium,
+            0.55,
+            "inj.adversarial_suffix",
+            span,
+        ));
+    }
+    escalate(out, first);
+    Requests {
+        rot13: hits.iter().any(|h| h.code() == ROT13),
+    }
+}
+
+fn found(
+    sub_type: &'static str,
+    severity: Severity,
+    confidence: f32,
+    rule: &'static str,
+    span: std::ops::Range<usize>,
+) -> Found {
+    Found::new(
+        DetectionType::Injection,
+        sub_type,
+        severity,
+        confidence,
+        rule,
+        span,
+    )
+}
+
+/// Whether normalised text before `at` is the start of a line (spaces and markdown allowed).
+fn at_line_start(norm: &str, at: usize) -> bool {
+    let before = norm.get(..at).unwrap_or("");
+    let trimmed = before.trim_end_matches([' ', '#', '*', '>', '`', '-', '[', '(']);
+    trimmed.is_empty() || trimmed.ends_with('\n')
+}
+
+/// Role labels opening a line: a fake `system:` turn is an injection; several conversation turns
+/// pasted into one message are a weak cue.
+fn turns(v: &View<'_>, hits: &[&MappedHit], out: &mut Vec<Found>) {
+    let mut system = None;
+    let mut labels = 0u32;
+    let mut first = None;
+    for h in hits.iter().filter(|h| h.code() == TURN) {
+        if !at_line_start(v.norm, h.hit.start) {
+            continue;
+        }
+        let label = v.norm.get(h.hit.start..h.hit.end).unwrap_or("");
+        if label.contains("system") || label.contains("developer") {
+            system.get_or_insert(h.span());
+        } else {
+            labels += 1;
+            first.get_or_insert(h.span());
+        }
+    }
+    if let Some(span) = system {
+        out.push(found(
+            "delimiter_injection",
+            Severity::Medium,
+            0.7,
+            "inj.fake_turn",
+            span,
+        ));
+    }
+    if labels >= 2 {
+        if let Some(span) = first {
+            out.push(found(
+                "delimiter_injection",
+                Severity::Low,
+                0.35,
+                "inj.pasted_turns",
+                span,
+            ));
+        }
+    }
+}
+
+/// A secret noun (in any language) followed closely by a question mark.
+fn solicitation_in_question(v: &View<'_>, hits: &[&MappedHit], out: &mut Vec<Found>) {
+    let asked = hits
+        .iter()
+        .filter(|h| h.code() == SECRET_BARE || h.code() == SECRET)
+        .find(|h| {
+            let after = v.norm.get(h.hit.end..).unwrap_or("");
+            after
+                .char_indices()
+                .take_while(|(i, _)| *i < 40)
+                .any(|(_, c)| c == '?' || c == '？')
+        });
+    if let Some(h) = asked {
+        out.push(found(
+            "secret_solicitation",
+            Severity::Medium,
+            0.55,
+            "inj.secret_question",
+            h.span(),
+        ));
+    }
+}
+
+/// Evasion signals recorded while normalising.
+fn signals(v: &View<'_>, out: &mut Vec<Found>) {
+    let s = v.signals;
+    let len = v.text.len();
+    let near = |at: usize| at..(at + 3).min(len);
+    if s.tags > 0 {
+        out.push(found(
+            "unicode_tag_smuggling",
+            Severity::High,
+            0.9,
+            "inj.unicode_tags",
+            near(s.first_tag),
+        ));
+    }
+    if s.hidden > 0 {
+        let (severity, confidence) = if s.hidden >= 3 {
+            (Severity::Medium, 0.7)
+        } else {
+            (Severity::Low, 0.4)
+        };
+        out.push(found(
+            "invisible_characters",
+            severity,
+            confidence,
+            "inj.invisible_characters",
+            near(s.first_hidden),
+        ));
+    }
+    if s.mixed_words > 0 {
+        let (severity, confidence) = if s.mixed_words >= 2 {
+            (Severity::Medium, 0.65)
+        } else {
+            (Severity::Low, 0.4)
+        };
+        out.push(found(
+            "homoglyph_evasion",
+            severity,
+            confidence,
+            "inj.homoglyphs",
+            near(s.first_mixed),
+        ));
+    }
+}
+
+/// Jailbreak templates pile up persona framing and demands to drop restrictions; score the
+/// distinct cues.
+fn jailbreak_score(hits: &[&MappedHit], out: &mut Vec<Found>) {
+    let mut seen = [false; JAILBREAK.len()];
+    let mut score = 0u32;
+    let mut persona = 0u32;
+    let mut span: Option<(usize, usize)> = None;
+    for h in hits {
+        let Some(i) = h.code().checked_sub(JAILBREAK_BASE).map(usize::from) else {
+            continue;
+        };
+        let (Some(done), Some(&(_, weight, is_persona))) = (seen.get_mut(i), JAILBREAK.get(i))
+        else {
+            continue;
+        };
+        if *done {
+            continue;
+        }
+        *done = true;
+        score += u32::from(weight);
+        persona += u32::from(is_persona);
+        span = Some(match span {
+            None => h.orig,
+            Some((s, e)) => (s.min(h.orig.0), e.max(h.orig.1)),
+        });
+    }
+    let Some((start, end)) = span else {
+        return;
+    };
+    let (severity, confidence) = if score >= 9 && persona >= 1 {
+        (Severity::High, 0.85)
+    } else if score >= 6 && persona >= 1 {
+        (Severity::Medium, 0.65)
+    } else if score >= 4 {
+        (Severity::Low, 0.4)
+    } else {
+        return;
+    };
+    out.push(found(
+        "jailbreak",
+        severity,
+        confidence,
+        "inj.jailbreak_score",
+        start..end,
+    ));
+}
+
+/// Several weak or medium cues in one string are stronger together.
+fn escalate(out: &mut Vec<Found>, first: usize) {
+    let Some(mine) = out.get(first..) else {
+        return;
+    };
+    if mine.iter().any(|f| f.severity >= Severity::High) {
+        return;
+    }
+    let mut rules: Vec<&str> = mine.iter().map(|f| f.rule.as_ref()).collect();
+    rules.sort_unstable();
+    rules.dedup();
+    if rules.len() < 2 {
+        return;
+    }
+    let mediums = mine
+        .iter()
+        .filter(|f| f.severity == Severity::Medium)
+        .count();
+    let Some(strongest) = mine.iter().max_by_key(|f| f.severity) else {
+        return;
+    };
+    let severity = if mediums >= 2 {
+        Severity::High
+    } else {
+        Severity::Medium
+    };
+    let mut combined = strongest.clone();
+    combined.severity = severity;
+    combined.confidence = 0.7;
+    combined.rule = "inj.combined_cues".into();
+    out.push(combined);
+}

@@ -1,0 +1,506 @@
+//! Text normalisation before keyword matching: lower-casing, folding of look-alikes (Cyrillic and
+//! Greek homoglyphs, fullwidth forms, mathematical and circled letters, accents), removal of
+//! zero-width, bidi-control and Unicode tag characters (counted: their presence is a signal; tag
+//! characters are also decoded, since they can smuggle ASCII), and whitespace runs collapsed to one
+//! space (or one newline if the run held one).
+//!
+//! One walk implements the rules; it feeds either the normalised buffer or, lazily and only when a
+//! detection needs a span, an offset map from normalised bytes back to original bytes.
+
+/// Evasion signals seen while normalising, with the original offset of the first of each.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Signals {
+    /// Invisible characters in a suspicious place (inside Latin words, bidi overrides).
+    pub hidden: u32,
+    pub first_hidden: usize,
+    /// Unicode tag characters outside a flag emoji (ASCII smuggling).
+    pub tags: u32,
+    pub first_tag: usize,
+    /// Words mixing ASCII letters with look-alike letters of another script.
+    pub mixed_words: u32,
+    pub first_mixed: usize,
+}
+
+/// The result of folding one non-ASCII character.
+enum Fold {
+    /// Dropped; `true` when it is an invisible formatting character worth counting.
+    Drop(bool),
+    /// Bidi override/isolate: dropped and always counted.
+    Bidi,
+    /// A Unicode tag character carrying this ASCII byte.
+    Tag(u8),
+    Space,
+    /// Folded to one ASCII byte; `true` when the source was a look-alike from another script.
+    Ascii(u8, bool),
+    Text(&'static str),
+    Lower(char),
+}
+
+/// Where the walk sends its output.
+trait Sink {
+    fn emit(&mut self, orig: usize, bytes: &[u8]);
+}
+
+struct Buffer<'a>(&'a mut Vec<u8>);
+
+impl Sink for Buffer<'_> {
+    #[inline]
+    fn emit(&mut self, _orig: usize, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+}
+
+struct OffsetMap<'a>(&'a mut Vec<u32>);
+
+impl Sink for OffsetMap<'_> {
+    #[inline]
+    fn emit(&mut self, orig: usize, bytes: &[u8]) {
+        for _ in bytes {
+            self.0.push(orig as u32);
+        }
+    }
+}
+
+/// Normalise `src` into `out` (cleared first); decoded tag characters go to `tags`.
+/// Returns whether the output has the same byte offsets as the input, and the signals.
+pub fn normalize(src: &str, out: &mut Vec<u8>, tags: &mut Vec<u8>) -> (bool, Signals) {
+    out.clear();
+    tags.clear();
+    let signals = walk(src, &mut Buffer(out), tags);
+    (out.len() == src.len() && identity_possible(src), signals)
+}
+
+/// Fill `map` so that `map[i]` is the original offset of normalised byte `i`, plus one final
+/// entry equal to `src.len()`.
+pub fn offset_map(src: &str, map: &mut Vec<u32>) {
+    map.clear();
+    let mut tags = Vec::new();
+    walk(src, &mut OffsetMap(map), &mut tags);
+    map.push(src.len() as u32);
+}
+
+/// Normalise a short string (keywords at compile time; the same rules as the text they meet).
+pub fn normalize_str(src: &str) -> String {
+    let mut out = Vec::new();
+    let mut tags = Vec::new();
+    walk(src, &mut Buffer(&mut out), &mut tags);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Same length is not enough for identity (a fold can trade bytes); pure ASCII without whitespace
+/// runs is identity exactly when the lengths match.
+fn identity_possible(src: &str) -> bool {
+    src.is_ascii()
+}
+
+#[inline]
+fn is_ascii_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+fn walk<S: Sink>(src: &str, sink: &mut S, tags: &mut Vec<u8>) -> Signals {
+    let bytes = src.as_bytes();
+    let mut sig = Signals::default();
+    let mut i = 0;
+    // Pending whitespace run: its start and whether it held a newline.
+    let mut ws: Option<(usize, bool)> = None;
+    // Invisible characters waiting to see whether the next character continues a word.
+    let mut pending_hidden = 0u32;
+    let mut pending_at = 0usize;
+    let mut prev_alnum = false;
+    // Current word: saw plain ASCII letters / saw folded look-alikes.
+    let mut word_ascii = false;
+    let mut word_lookalike = false;
+    let mut word_start = 0usize;
+    // Inside a flag emoji's tag sequence (U+1F3F4 followed by tags), which is legitimate.
+    let mut in_flag = false;
+
+    while let Some(&b) = bytes.get(i) {
+        if b < 0x80 {
+            if is_ascii_ws(b) {
+                let run = ws.get_or_insert((i, false));
+                run.1 |= b == b'\n';
+                end_word(
+                    &mut word_ascii,
+                    &mut word_lookalike,
+                    word_start,
+                    &mut sig,
+                );
+                prev_alnum = false;
+                in_flag = false;
+                i += 1;
+                continue;
+            }
+            if let Some((at, newline)) = ws.take() {
+                sink.emit(at, if newline { b"\n" } else { b" " });
+            }
+            let alnum = b.is_ascii_alphanumeric();
+            settle_hidden(
+                &mut pending_hidden,
+                pending_at,
+                prev_alnum || alnum,
+                &mut sig,
+            );
+            if b.is_ascii_alphabetic() {
+                if !word_ascii && !word_lookalike {
+                    word_start = i;
+                }
+                word_ascii = true;
+            } else if !alnum {
+                end_word(
+                    &mut word_ascii,
+                    &mut word_lookalike,
+                    word_start,
+                    &mut sig,
+                );
+            }
+            prev_alnum = alnum;
+            in_flag = false;
+            sink.emit(i, &[b.to_ascii_lowercase()]);
+            i += 1;
+            continue;
+        }
+        let Some(c) = src.get(i..).and_then(|rest| rest.chars().next()) else {
+            break;
+        };
+        let len = c.len_utf8();
+        match fold(c) {
+            Fold::Drop(counted) => {
+                if counted {
+                    if pending_hidden == 0 {
+                        pending_at = i;
+                    }
+                    pending_hidden += 1;
+                }
+            }
+            Fold::Bidi => {
+                count_hidden(&mut sig, i, 1);
+            }
+            Fold::Tag(ascii) => {
+                if !in_flag {
+                    if sig.tags == 0 {
+                        sig.first_tag = i;
+                    }
+                    sig.tags += 1;
+                    if tags.len() < 4096 {
+                        tags.push(ascii);
+                    }
+                }
+            }
+            Fold::Space => {
+                let run = ws.get_or_insert((i, false));
+                run.1 |= c == '\u{2028}' || c == '\u{2029}' || c == '\u{85}';
+                end_word(
+                    &mut word_ascii,
+                    &mut word_lookalike,
+                    word_start,
+                    &mut sig,
+                );
+                prev_alnum = false;
+            }
+            folded => {
+                if let Some((at, newline)) = ws.take() {
+                    sink.emit(at, if newline { b"\n" } else { b" " });
+                }
+                let letter = c.is_alphanumeric();
+                settle_hidden(&mut pending_hidden, pending_at, false, &mut sig);
+                match folded {
+                    Fold::Ascii(a, lookalike) => {
+                        if lookalike {
+                            if !word_ascii && !word_lookalike {
+                                word_start = i;
+                            }
+                            word_lookalike = true;
+                        }
+                        sink.emit(i, &[a]);
+                    }
+                    Fold::Text(t) => sink.emit(i, t.as_bytes()),
+                    Fold::Lower(c) => {
+                        for l in c.to_lowercase() {
+                            let mut buf = [0u8; 4];
+                            sink.emit(i, l.encode_utf8(&mut buf).as_bytes());
+                        }
+                    }
+                    _ => {}
+                }
+                if !letter {
+                    end_word(
+                        &mut word_ascii,
+                        &mut word_lookalike,
+                        word_start,
+                        &mut sig,
+                    );
+                }
+                prev_alnum = letter;
+                in_flag = c == '\u{1F3F4}';
+            }
+        }
+        i += len;
+    }
+    if let Some((at, newline)) = ws.take() {
+        sink.emit(at, if newline { b"\n" } else { b" " });
+    }
+    end_word(
+        &mut word_ascii,
+        &mut word_lookalike,
+        word_start,
+        &mut sig,
+    );
+    sig
+}
+
+fn count_hidden(sig: &mut Signals, at: usize, n: u32) {
+    if sig.hidden == 0 {
+        sig.first_hidden = at;
+    }
+    sig.hidden += n;
+}
+
+/// Invisible characters count when they sit next to a letter or digit (splitting a word).
+fn settle_hidden(pending: &mut u32, at: usize, in_word: bool, sig: &mut Signals) {
+    if *pending > 0 {
+        if in_word {
+            count_hidden(sig, at, *pending);
+        }
+        *pending = 0;
+    }
+}
+
+fn end_word(ascii: &mut bool, lookalike: &mut bool, start: usize, sig: &mut Signals) {
+    if *ascii && *lookalike {
+        if sig.mixed_words == 0 {
+            sig.first_mixed = start;
+        }
+        sig.mixed_words += 1;
+    }
+    *ascii = false;
+    *lookalike = false;
+}
+
+/// Fold one non-ASCII character.
+fn fold(c: char) -> Fold {
+    let cp = c as u32;
+    match cp {
+        // Soft hyphen, combining grapheme joiner, Arabic letter mark, Mongolian vowel separator,
+        // zero-width space/non-joiner/joiner, LRM/RLM, word joiner and invisible operators.
+        0xAD | 0x34F | 0x61C | 0x180E | 0x200B..=0x200F | 0x2060..=0x2064 | 0x206A..=0x206F => {
+            Fold::Drop(true)
+        }
+        0x202A..=0x202E | 0x2066..=0x2069 => Fold::Bidi,
+        // Hangul fillers and Khmer invisible vowels, also used as blank padding.
+        0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x3164 | 0xFFA0 => Fold::Drop(true),
+        // Byte-order mark, variation selectors, Mongolian free variation selectors.
+        0xFEFF | 0xFE00..=0xFE0F | 0x180B..=0x180D | 0x180F | 0xE0100..=0xE01EF => {
+            Fold::Drop(false)
+        }
+        // Combining diacritical marks: dropped so accents never split a keyword.
+        0x300..=0x36F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F => {
+            Fold::Drop(false)
+        }
+        0xE0020..=0xE007E => Fold::Tag((cp - 0xE0000) as u8),
+        0xE0000..=0xE007F => Fold::Drop(false),
+        0x85 | 0xA0 | 0x1680 | 0x2000..=0x200A | 0x2028 | 0x2029 | 0x202F | 0x205F | 0x3000 => {
+            Fold::Space
+        }
+        // Fullwidth ASCII.
+        0xFF01..=0xFF5E => ascii_fold((cp - 0xFEE0) as u8, true),
+        // Mathematical alphanumeric letters (bold, italic, script, fraktur, double-struck...).
+        0x1D400..=0x1D6A3 => {
+            let i = ((cp - 0x1D400) % 52) as u8;
+            Fold::Ascii(b'a' + i % 26, true)
+        }
+        0x1D7CE..=0x1D7FF => Fold::Ascii(b'0' + ((cp - 0x1D7CE) % 10) as u8, true),
+        // Circled, parenthesised, squared letters and regional indicators.
+        0x24B6..=0x24CF => Fold::Ascii(b'a' + (cp - 0x24B6) as u8, true),
+        0x24D0..=0x24E9 => Fold::Ascii(b'a' + (cp - 0x24D0) as u8, true),
+        0x249C..=0x24B5 => Fold::Ascii(b'a' + (cp - 0x249C) as u8, true),
+        0x1F130..=0x1F149 => Fold::Ascii(b'a' + (cp - 0x1F130) as u8, true),
+        0x1F150..=0x1F169 => Fold::Ascii(b'a' + (cp - 0x1F150) as u8, true),
+        0x1F170..=0x1F189 => Fold::Ascii(b'a' + (cp - 0x1F170) as u8, true),
+        0x1F1E6..=0x1F1FF => Fold::Ascii(b'a' + (cp - 0x1F1E6) as u8, true),
+        _ => fold_letter(c),
+    }
+}
+
+fn ascii_fold(b: u8, lookalike: bool) -> Fold {
+    Fold::Ascii(b.to_ascii_lowercase(), lookalike && b.is_ascii_alphanumeric())
+}
+
+/// Look-alike and accented letters.
+fn fold_letter(c: char) -> Fold {
+    let look = |b: u8| Fold::Ascii(b, true);
+    let plain = |b: u8| Fold::Ascii(b, false);
+    match c {
+        // Cyrillic look-alikes (both cases, matched before lower-casing so `Н` folds to `h`).
+        'А' | 'а' => look(b'a'),
+        'В' | 'в' | 'Ь' => look(b'b'),
+        'Е' | 'е' | 'Ё' | 'ё' => look(b'e'),
+        'К' | 'к' => look(b'k'),
+        'М' | 'м' => look(b'm'),
+        'Н' | 'н' | 'Һ' | 'һ' => look(b'h'),
+        'О' | 'о' => look(b'o'),
+        'Р' | 'р' => look(b'p'),
+        'С' | 'с' => look(b'c'),
+        'Т' | 'т' => look(b't'),
+        'У' | 'у' | 'Ү' | 'ү' => look(b'y'),
+        'Х' | 'х' => look(b'x'),
+        'Ѕ' | 'ѕ' => look(b's'),
+        'І' | 'і' | 'Ї' | 'ї' | 'Ӏ' => look(b'i'),
+        'Ј' | 'ј' => look(b'j'),
+        'ԁ' => look(b'd'),
+        'Ԛ' | 'ԛ' => look(b'q'),
+        'Ԝ' | 'ԝ' => look(b'w'),
+        'ӏ' => look(b'l'),
+        // Greek look-alikes.
+        'Α' | 'α' => look(b'a'),
+        'Β' | 'β' => look(b'b'),
+        'Ε' | 'ε' => look(b'e'),
+        'Ζ' => look(b'z'),
+        'Η' => look(b'h'),
+        'Ι' | 'ι' => look(b'i'),
+        'Κ' | 'κ' => look(b'k'),
+        'Μ' => look(b'm'),
+        'Ν' => look(b'n'),
+        'ν' => look(b'v'),
+        'Ο' | 'ο' => look(b'o'),
+        'Ρ' | 'ρ' => look(b'p'),
+        'Τ' | 'τ' => look(b't'),
+        'Υ' | 'γ' => look(b'y'),
+        'υ' => look(b'u'),
+        'Χ' | 'χ' => look(b'x'),
+        'ϲ' | 'Ϲ' => look(b'c'),
+        'ϳ' => look(b'j'),
+        'ω' => look(b'w'),
+        // Latin look-alikes and small capitals.
+        'ɑ' | 'ᴀ' => look(b'a'),
+        'ʙ' => look(b'b'),
+        'ᴄ' => look(b'c'),
+        'ᴅ' => look(b'd'),
+        'ᴇ' | '℮' => look(b'e'),
+        'ꜰ' => look(b'f'),
+        'ɡ' | 'ɢ' => look(b'g'),
+        'ʜ' => look(b'h'),
+        'ı' | 'ɪ' | 'ⅰ' => look(b'i'),
+        'ȷ' | 'ᴊ' => look(b'j'),
+        'ᴋ' => look(b'k'),
+        'ʟ' | 'ℓ' => look(b'l'),
+        'ᴍ' => look(b'm'),
+        'ɴ' => look(b'n'),
+        'ᴏ' => look(b'o'),
+        'ᴘ' => look(b'p'),
+        'ʀ' => look(b'r'),
+        'ꜱ' => look(b's'),
+        'ᴛ' => look(b't'),
+        'ᴜ' => look(b'u'),
+        'ᴠ' => look(b'v'),
+        'ᴡ' => look(b'w'),
+        'ʏ' => look(b'y'),
+        'ᴢ' => look(b'z'),
+        // Accented Latin letters fold to their base letter.
+        'À'..='Å' | 'à'..='å' | 'Ā'..='ą' | 'Ạ'..='ặ' => plain(b'a'),
+        'Æ' | 'æ' => Fold::Text("ae"),
+        'Ç' | 'ç' | 'Ć'..='č' => plain(b'c'),
+        'Ð' | 'ð' | 'Ď'..='đ' => plain(b'd'),
+        'È'..='Ë' | 'è'..='ë' | 'Ē'..='ě' | 'Ẹ'..='ệ' => plain(b'e'),
+        'Ĝ'..='ģ' => plain(b'g'),
+        'Ĥ'..='ħ' => plain(b'h'),
+        'Ì'..='Ï' | 'ì'..='ï' | 'Ĩ'..='İ' | 'Ỉ'..='ị' => plain(b'i'),
+        'Ĵ' | 'ĵ' => plain(b'j'),
+        'Ķ'..='ĸ' => plain(b'k'),
+        'Ĺ'..='ł' => plain(b'l'),
+        'Ñ' | 'ñ' | 'Ń'..='ŋ' => plain(b'n'),
+        'Ò'..='Ö' | 'Ø' | 'ò'..='ö' | 'ø' | 'Ō'..='ő' | 'Ơ' | 'ơ' | 'Ọ'..='ợ' => plain(b'o'),
+        'Œ' | 'œ' => Fold::Text("oe"),
+        'Ŕ'..='ř' => plain(b'r'),
+        'Ś'..='š' | 'ſ' => plain(b's'),
+        'ß' => Fold::Text("ss"),
+        'Ţ'..='ŧ' => plain(b't'),
+        'Ù'..='Ü' | 'ù'..='ü' | 'Ũ'..='ų' | 'Ư' | 'ư' | 'Ụ'..='ự' => plain(b'u'),
+        'Ŵ' | 'ŵ' => plain(b'w'),
+        'Ý' | 'ý' | 'ÿ' | 'Ŷ'..='Ÿ' | 'Ỳ'..='ỹ' => plain(b'y'),
+        'Ź'..='ž' => plain(b'z'),
+        'Þ' | 'þ' => Fold::Text("th"),
+        // Typographic quotes and dashes become their ASCII forms.
+        '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{2032}' | '\u{FF07}' => plain(b'\''),
+        '\u{201C}' | '\u{201D}' | '\u{201F}' | '\u{2033}' => plain(b'"'),
+        '\u{2010}'..='\u{2015}' | '\u{2212}' => plain(b'-'),
+        '\u{2024}' | '\u{FF0E}' => plain(b'.'),
+        _ => Fold::Lower(c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(s: &str) -> (String, Signals) {
+        let mut out = Vec::new();
+        let mut tags = Vec::new();
+        let (_, sig) = normalize(s, &mut out, &mut tags);
+        (String::from_utf8(out).unwrap(), sig)
+    }
+
+    #[test]
+    fn case_whitespace_and_accents() {
+        assert_eq!(norm("IGNORE   all\t\tPrevious").0, "ignore all previous");
+        assert_eq!(norm("a \n\n b").0, "a\nb");
+        assert_eq!(norm("Précédentes Straße").0, "precedentes strasse");
+    }
+
+    #[test]
+    fn homoglyphs_fullwidth_and_math_letters_fold() {
+        // Cyrillic і, о and Greek ο inside Latin words.
+        let (text, sig) = norm("\u{456}gn\u{43e}re previ\u{3bf}us");
+        assert_eq!(text, "ignore previous");
+        assert_eq!(sig.mixed_words, 2);
+        assert_eq!(norm("\u{FF29}\u{FF27}\u{FF2E}\u{FF2F}\u{FF32}\u{FF25}").0, "ignore");
+        assert_eq!(norm("\u{1D422}\u{1D420}\u{1D427}").0, "ign");
+        // Plain Russian is folded consistently but is not "mixed".
+        assert_eq!(norm("Привет").1.mixed_words, 0);
+    }
+
+    #[test]
+    fn zero_width_removed_and_counted_only_inside_words() {
+        let (text, sig) = norm("I\u{200B}g\u{200B}n\u{200B}o\u{200B}r\u{200B}e");
+        assert_eq!(text, "ignore");
+        assert_eq!(sig.hidden, 5);
+        assert_eq!(sig.first_hidden, 1);
+        // A joiner between emoji is not an evasion.
+        assert_eq!(norm("\u{1F468}\u{200D}\u{1F469}").1.hidden, 0);
+        // Bidi overrides always count.
+        assert_eq!(norm("abc \u{202E}cba").1.hidden, 1);
+    }
+
+    #[test]
+    fn tag_characters_are_decoded_except_in_flags() {
+        let hidden: String = "hi you".chars().map(|c| char::from_u32(0xE0000 + c as u32).unwrap()).collect();
+        let mut out = Vec::new();
+        let mut tags = Vec::new();
+        let (_, sig) = normalize(&format!("ok{hidden}"), &mut out, &mut tags);
+        assert_eq!(out, b"ok");
+        assert_eq!(tags, b"hi you");
+        assert_eq!(sig.tags, 6);
+        // England's flag: black flag + tag letters + cancel tag.
+        let flag = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}";
+        let (_, sig) = normalize(flag, &mut out, &mut tags);
+        assert_eq!(sig.tags, 0);
+    }
+
+    #[test]
+    fn offset_map_points_back_to_original_bytes() {
+        let src = "A  \u{200B}Bé\u{FF43}d";
+        let mut out = Vec::new();
+        let mut tags = Vec::new();
+        let (identity, _) = normalize(src, &mut out, &mut tags);
+        assert!(!identity);
+        assert_eq!(out, b"a becd");
+        let mut map = Vec::new();
+        offset_map(src, &mut map);
+        assert_eq!(map.len(), out.len() + 1);
+        // "a" <- 0, " " <- 1 (run start), "b" <- 6, "e" <- 7 (é), "c" <- 9 (fullwidth c), "d" <- 12
+        assert_eq!(&map[..6], &[0, 1, 6, 7, 9, 12]);
+        assert_eq!(*map.last().unwrap() as usize, src.len());
+        let (identity, _) = normalize("plain ascii", &mut out, &mut tags);
+        assert!(identity);
+    }
+}

@@ -1,0 +1,333 @@
+//! The scan pipeline. For each string: normalise, one keyword pass, one shape pass; if nothing
+//! turned up the string costs nothing more. Otherwise map hits back to original offsets, run the
+//! enabled detectors, rescan decoded segments (bounded depth and bytes), then apply the
+//! configuration (threshold, disabled sub-types, allow-lists), mask previews and merge overlaps.
+//! Long strings are scanned in overlapping chunks so memory stays bounded.
+
+use std::ops::Range;
+
+use super::candidates::{self, Candidates};
+use super::config::allow_key;
+use super::custom::CANARY_RULE;
+use super::decode::{self, Plan};
+use super::exfiltration;
+use super::finding::{preview, Found, MappedHit, View};
+use super::injection;
+use super::json_text::{self, JsonPath, StringToken, Visitor};
+use super::keywords::Hit;
+use super::normalize::{self, Signals};
+use super::{Finding, ScanError, ScanReport, Scanner};
+use crate::detection::{Detection, DetectionType};
+
+/// Bytes of a long string scanned at once, and the overlap between chunks.
+const CHUNK: usize = 32 * 1024;
+const OVERLAP: usize = 512;
+/// Keyword hits kept per chunk.
+const HIT_CAP: usize = 8192;
+/// Findings kept per string.
+const FOUND_CAP: usize = 512;
+/// Strings shorter than this cannot hold anything the detectors look for.
+const MIN_LEN: usize = 5;
+
+/// Buffers reused across the strings of one body.
+#[derive(Default)]
+struct Work {
+    norm: Vec<u8>,
+    tags: Vec<u8>,
+    map: Vec<u32>,
+    hits: Vec<Hit>,
+    mapped: Vec<MappedHit>,
+    candidates: Candidates,
+    /// Decoded bytes still allowed for the current top-level string.
+    budget: usize,
+    truncated: bool,
+}
+
+pub(super) fn json(scanner: &Scanner, body: &[u8]) -> Result<ScanReport, ScanError> {
+    let mut collector = Collector {
+        scanner,
+        work: Work::default(),
+        report: ScanReport::default(),
+    };
+    json_text::walk(body, scanner.max_json_depth, &mut collector)?;
+    collector.report.truncated |= collector.work.truncated;
+    Ok(collector.report)
+}
+
+pub(super) fn text(scanner: &Scanner, text: &str) -> ScanReport {
+    let mut collector = Collector {
+        scanner,
+        work: Work::default(),
+        report: ScanReport::default(),
+    };
+    collector.scan(text, None, || "$".to_owned());
+    collector.report.truncated |= collector.work.truncated;
+    collector.report
+}
+
+struct Collector<'s> {
+    scanner: &'s Scanner,
+    work: Work,
+    report: ScanReport,
+}
+
+impl Collector<'_> {
+    fn scan(&mut self, text: &str, key: Option<&str>, path: impl FnOnce() -> String) {
+        self.work.budget = self.scanner.decode.max_bytes;
+        let found = self.scanner.scan_string(&mut self.work, text, key, 0);
+        if found.is_empty() {
+            return;
+        }
+        let path = path();
+        for f in found {
+            if self.report.findings.len() >= self.scanner.max_detections {
+                self.report.truncated = true;
+                return;
+            }
+            let detection = Detection {
+                kind: f.kind,
+                sub_type: f.sub_type.into_owned(),
+                severity: f.severity,
+                confidence: f.confidence,
+                rule: f.rule.into_owned(),
+                path: path.clone(),
+                start: f.span.start,
+                end: f.span.end,
+                preview: f.preview,
+            };
+            let action = self.scanner.action_for(&detection);
+            self.report.findings.push(Finding { detection, action });
+        }
+    }
+}
+
+impl Visitor for Collector<'_> {
+    fn string(&mut self, path: &JsonPath<'_>, token: StringToken<'_>) {
+        let key = if token.is_key { None } else { path.parent_key() };
+        self.scan(token.value, key, || path.render());
+    }
+
+    fn number(&mut self, path: &JsonPath<'_>, literal: &str, _raw: Range<usize>) {
+        self.scan(literal, path.parent_key(), || path.render());
+    }
+}
+
+fn snap_back(text: &str, mut at: usize) -> usize {
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+fn snap_forward(text: &str, mut at: usize) -> usize {
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
+}
+
+fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+impl Scanner {
+    /// Scan one decoded string; spans of the result are relative to `text`.
+    fn scan_string(&self, w: &mut Work, text: &str, key: Option<&str>, depth: u8) -> Vec<Found> {
+        if text.len() < MIN_LEN {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        if text.len() <= CHUNK + OVERLAP {
+            self.scan_chunk(w, text, key, depth, &mut found);
+        } else {
+            let mut own = 0;
+            while own < text.len() {
+                let own_end = snap_forward(text, own + CHUNK);
+                let start = snap_back(text, own.saturating_sub(OVERLAP));
+                let end = snap_forward(text, own_end + OVERLAP);
+                let mut part = Vec::new();
+                self.scan_chunk(w, text.get(start..end).unwrap_or(""), key, depth, &mut part);
+                for mut f in part {
+                    f.span = f.span.start + start..f.span.end + start;
+                    if let Some(d) = &mut f.domain {
+                        *d = d.start + start..d.end + start;
+                    }
+                    if (own..own_end).contains(&f.span.start) {
+                        found.push(f);
+                    }
+                }
+                own = own_end;
+            }
+        }
+        if found.len() > FOUND_CAP {
+            found.truncate(FOUND_CAP);
+            w.truncated = true;
+        }
+        self.finish(text, found)
+    }
+
+    fn scan_chunk(
+        &self,
+        w: &mut Work,
+        chunk: &str,
+        key: Option<&str>,
+        depth: u8,
+        out: &mut Vec<Found>,
+    ) {
+        let (identity, signals) = normalize::normalize(chunk, &mut w.norm, &mut w.tags);
+        let norm = std::str::from_utf8(&w.norm).unwrap_or("");
+        w.hits.clear();
+        if !self.keywords.find(norm, &mut w.hits, HIT_CAP) {
+            w.truncated = true;
+        }
+        candidates::find(chunk, &mut w.candidates);
+        let quiet = w.hits.is_empty()
+            && w.candidates.is_empty()
+            && signals == Signals::default()
+            && w.tags.is_empty();
+        if quiet && key.is_none() {
+            return;
+        }
+        w.mapped.clear();
+        if identity {
+            w.mapped.extend(w.hits.iter().map(|&hit| MappedHit {
+                hit,
+                orig: (hit.start, hit.end),
+            }));
+        } else if !w.hits.is_empty() {
+            normalize::offset_map(chunk, &mut w.map);
+            let map = &w.map;
+            let at = |i: usize| map.get(i).map_or(chunk.len(), |&o| o as usize);
+            w.mapped.extend(w.hits.iter().map(|&hit| {
+                let last = at(hit.end.saturating_sub(1));
+                let end = (hit.end..map.len())
+                    .map(at)
+                    .find(|&o| o > last)
+                    .unwrap_or(chunk.len());
+                MappedHit {
+                    hit,
+                    orig: (at(hit.start), end),
+                }
+            }));
+        }
+        let view = View {
+            text: chunk,
+            norm,
+            hits: &w.mapped,
+            candidates: &w.candidates,
+            parent_key: key,
+            signals,
+        };
+        let on = |kind| self.settings(kind).enabled;
+        let mut requests = injection::Requests::default();
+        if on(DetectionType::Injection) {
+            requests = injection::detect(&view, out);
+        }
+        if on(DetectionType::Credentials) {
+            self.credentials.detect(&view, out);
+        }
+        if on(DetectionType::Pii) {
+            self.pii.detect(&view, out);
+        }
+        if on(DetectionType::CodeSafety) {
+            self.code_safety.detect(&view, out);
+        }
+        if on(DetectionType::Exfiltration) {
+            exfiltration::detect(&view, out);
+        }
+        self.custom.detect(&view, out);
+        if depth >= self.decode.max_depth || quiet {
+            return;
+        }
+        let mut jobs = Vec::new();
+        let plan = Plan {
+            text: chunk,
+            candidates: &w.candidates,
+            config: &self.decode,
+            tags: &w.tags,
+            tag_at: signals.first_tag,
+            rot13: requests.rot13,
+        };
+        decode::collect(&plan, &mut w.budget, &mut jobs);
+        for job in jobs {
+            for mut f in self.scan_string(w, &job.text, None, depth + 1) {
+                f.span = job.span.clone();
+                f.domain = None;
+                f.rule = format!("{}+{}", f.rule, job.how).into();
+                out.push(f);
+            }
+        }
+    }
+
+    /// Apply the configuration to raw findings of `text`, then merge overlaps.
+    fn finish(&self, text: &str, found: Vec<Found>) -> Vec<Found> {
+        let mut kept: Vec<Found> = Vec::with_capacity(found.len());
+        for mut f in found {
+            let settings = self.settings(f.kind);
+            let canary = f.rule == CANARY_RULE;
+            let wanted = settings.enabled
+                && f.severity >= settings.min_severity
+                && !settings.disabled_sub_types.contains(f.sub_type.as_ref());
+            if !canary && !wanted {
+                continue;
+            }
+            if f.preview.is_empty() {
+                let span = snap_back(text, f.span.start)..snap_forward(text, f.span.end);
+                let value = text.get(span).unwrap_or("");
+                if !canary && !settings.allow.is_empty() && settings.allow.contains(&allow_key(value)) {
+                    continue;
+                }
+                let domain = f.domain.clone().and_then(|d| text.get(d));
+                if !canary && domain.is_some_and(|d| settings.domain_allowed(d)) {
+                    continue;
+                }
+                f.preview = preview(value, f.mask);
+            }
+            kept.push(f);
+        }
+        merge(kept)
+    }
+}
+
+/// Drop broad findings covered by specific ones of the same type, then merge overlapping
+/// findings of the same sub-type, keeping the strongest's severity, rule and preview.
+fn merge(mut found: Vec<Found>) -> Vec<Found> {
+    if found.len() < 2 {
+        return found;
+    }
+    let specific: Vec<(DetectionType, Range<usize>)> = found
+        .iter()
+        .filter(|f| !f.generic)
+        .map(|f| (f.kind, f.span.clone()))
+        .collect();
+    found.retain(|f| {
+        !f.generic
+            || !specific
+                .iter()
+                .any(|(kind, span)| *kind == f.kind && overlaps(span, &f.span))
+    });
+    found.sort_by(|a, b| {
+        (a.kind, a.sub_type.as_ref(), a.span.start).cmp(&(b.kind, b.sub_type.as_ref(), b.span.start))
+    });
+    let mut merged: Vec<Found> = Vec::with_capacity(found.len());
+    for f in found {
+        match merged.last_mut() {
+            Some(last)
+                if last.kind == f.kind
+                    && last.sub_type == f.sub_type
+                    && (overlaps(&last.span, &f.span) || last.span == f.span) =>
+            {
+                let span = last.span.start.min(f.span.start)..last.span.end.max(f.span.end);
+                if (f.severity, f.confidence) > (last.severity, last.confidence) {
+                    *last = f;
+                }
+                last.span = span;
+            }
+            _ => merged.push(f),
+        }
+    }
+    merged.sort_by_key(|f| (f.span.start, f.kind));
+    merged
+}
