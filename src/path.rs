@@ -26,6 +26,14 @@ pub fn normalize(raw: &str) -> String {
     out
 }
 
+/// Prefix match on whole segments: `/admin` matches `/admin` and `/admin/x`, not `/administrator`.
+pub fn has_segment_prefix(path: &str, prefix: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
+        None => false,
+    }
+}
+
 /// Decode `%XX` escapes (repeatedly, so double encoding cannot hide a segment); invalid escapes stay.
 fn percent_decode(input: &str) -> String {
     let mut current = input.to_owned();

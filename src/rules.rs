@@ -5,6 +5,7 @@ use serde::Deserialize;
 use std::collections::HashSet;
 
 use crate::config::ConfigError;
+use crate::path;
 use crate::request::RequestFacts;
 
 /// HTTP methods a rule can name.
@@ -165,15 +166,7 @@ impl Rule {
             && self
                 .path_prefix
                 .as_deref()
-                .is_none_or(|p| path_has_prefix(&req.path, p))
-    }
-}
-
-/// Prefix match on whole segments: `/admin` matches `/admin` and `/admin/x`, not `/administrator`.
-fn path_has_prefix(path: &str, prefix: &str) -> bool {
-    match path.strip_prefix(prefix) {
-        Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
-        None => false,
+                .is_none_or(|p| path::has_segment_prefix(&req.path, p))
     }
 }
 
