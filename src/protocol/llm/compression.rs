@@ -29,7 +29,9 @@ pub fn sniff(body: &[u8]) -> Option<&'static str> {
     match body {
         [0x1f, 0x8b, ..] => Some("gzip"),
         [0x28, 0xb5, 0x2f, 0xfd, ..] => Some("zstd"),
-        [0x78, second, ..] if (0x7800u16 | u16::from(*second)) % 31 == 0 => Some("deflate"),
+        [0x78, second, ..] if (0x7800u16 | u16::from(*second)).is_multiple_of(31) => {
+            Some("deflate")
+        }
         _ => None,
     }
 }

@@ -314,7 +314,6 @@ impl StreamGuard {
             })
             .collect();
         let mut edits = Vec::new();
-        let mut finished = Vec::new();
         for piece in &pieces {
             match piece {
                 Piece::ToolStart { key, name } => {
@@ -333,7 +332,13 @@ impl StreamGuard {
                     item,
                 } => {
                     let last = ends.iter().any(|s| s.covers(*key));
-                    let released = self.delta(*key, text, *item, last, scanner, at, step)?;
+                    let (released, labels) = self.delta(*key, text, *item, last, scanner)?;
+                    let where_ = at.to_string();
+                    step.replaced
+                        .extend(labels.into_iter().map(|label| Finding {
+                            label,
+                            at: where_.clone(),
+                        }));
                     if released != *text {
                         edits.push(Edit {
                             path: at.clone().into_owned(),
@@ -341,9 +346,6 @@ impl StreamGuard {
                             end: text.len(),
                             replacement: released,
                         });
-                    }
-                    if last {
-                        finished.push(*key);
                     }
                 }
                 Piece::Whole { at, doc } => {
@@ -373,8 +375,8 @@ impl StreamGuard {
         Ok(edits)
     }
 
-    /// Append a delta to its channel and return the text to send now in its place.
-    #[allow(clippy::too_many_arguments)]
+    /// Append a delta to its channel; return the text to send now in its place and the labels
+    /// replaced in it.
     fn delta(
         &mut self,
         key: ChannelKey,
@@ -382,9 +384,7 @@ impl StreamGuard {
         item: Option<&str>,
         last: bool,
         scanner: &dyn TextScanner,
-        at: &JsonPath<'_>,
-        step: &mut StreamStep,
-    ) -> Result<String, Block> {
+    ) -> Result<(String, Vec<String>), Block> {
         let (max_tool, max_held) = (self.max_tool_call_bytes, self.max_held_bytes);
         let ch = self.channel(key);
         if ch.item_id.is_none() {
@@ -406,18 +406,12 @@ impl StreamGuard {
             tool.args.push_str(text);
         }
         ch.held.push_str(text);
-        let (released, labels) = release(&mut ch.held, key.lane, last, scanner)?;
+        let released = release(&mut ch.held, key.lane, last, scanner)?;
         if ch.held.len() > max_held {
             return Err(Block::unreadable(format!(
                 "the scanner held back more than {max_held} bytes of the stream"
             )));
         }
-        let at = at.to_string();
-        step.replaced
-            .extend(labels.into_iter().map(|label| Finding {
-                label,
-                at: at.clone(),
-            }));
         Ok(released)
     }
 
