@@ -4,7 +4,12 @@ use std::process::ExitCode;
 
 use authensor_filter::config::Engine;
 
-const USAGE: &str = "usage: authensor config check FILE...";
+#[path = "authensor/llm_guard.rs"]
+mod llm_guard;
+
+const USAGE: &str = "usage: authensor config check FILE...
+       authensor llm guard --api chat|responses|messages [--redact TEXT]... [--block TEXT]...
+                           [--mask SUB_TYPE=VALUE]... [--deny-tool-arg TEXT]... [--chunk BYTES] < SSE";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -15,6 +20,7 @@ fn main() -> ExitCode {
         .as_slice()
     {
         ["config", "check", files @ ..] if !files.is_empty() => config_check(files),
+        ["llm", "guard", rest @ ..] => llm_guard::run(rest),
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)

@@ -11,6 +11,7 @@ pub mod detect;
 pub mod edit;
 pub mod errors;
 pub mod json_path;
+pub mod literal;
 pub mod masking;
 pub mod openai_chat;
 pub mod openai_responses;

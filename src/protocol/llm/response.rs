@@ -170,7 +170,7 @@ pub fn scan_parts(texts: &Texts<'_>, calls: &[ToolCall], scanner: &dyn TextScann
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::llm::scan::testing::Literals;
+    use crate::protocol::llm::literal::Literals;
     use crate::protocol::llm::Provider;
     use serde_json::json;
 

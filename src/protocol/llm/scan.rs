@@ -165,72 +165,10 @@ pub fn scan_items(items: &[TextItem<'_>], scanner: &dyn TextScanner) -> DocScan 
 }
 
 #[cfg(test)]
-pub mod testing {
-    //! A literal matcher standing in for Aegis in tests: each literal has a label and a verdict.
-
-    use super::*;
-
-    pub struct Literals(pub Vec<(&'static str, &'static str, Verdict)>);
-
-    impl Literals {
-        /// Literals redacted as `[REDACTED:<label>]`.
-        pub fn redacting(pairs: &[(&'static str, &'static str)]) -> Literals {
-            Literals(
-                pairs
-                    .iter()
-                    .map(|(lit, label)| {
-                        (
-                            *lit,
-                            *label,
-                            Verdict::Replace(format!("[REDACTED:{label}]")),
-                        )
-                    })
-                    .collect(),
-            )
-        }
-    }
-
-    impl TextScanner for Literals {
-        fn find(&self, text: &str) -> Vec<Match> {
-            let mut out = Vec::new();
-            for (lit, label, verdict) in &self.0 {
-                for (start, _) in text.match_indices(lit) {
-                    out.push(Match {
-                        start,
-                        end: start + lit.len(),
-                        label: label.to_string(),
-                        verdict: verdict.clone(),
-                    });
-                }
-            }
-            out
-        }
-
-        fn max_match_len(&self) -> usize {
-            self.0.iter().map(|(l, _, _)| l.len()).max().unwrap_or(0)
-        }
-
-        /// Exactly the tails that are a proper prefix of some literal.
-        fn hold_from(&self, text: &str) -> usize {
-            let lower = text.len().saturating_sub(self.max_match_len());
-            (lower..text.len())
-                .filter(|&i| text.is_char_boundary(i))
-                .find(|&i| {
-                    let tail = &text[i..];
-                    self.0
-                        .iter()
-                        .any(|(l, _, _)| l.len() > tail.len() && l.starts_with(tail))
-                })
-                .unwrap_or(text.len())
-        }
-    }
-}
-
-#[cfg(test)]
 mod tests {
-    use super::testing::Literals;
     use super::*;
     use crate::protocol::llm::json_path::JsonPath;
+    use crate::protocol::llm::literal::Literals;
 
     fn m(start: usize, end: usize, label: &str, verdict: Verdict) -> Match {
         Match {
@@ -259,7 +197,7 @@ mod tests {
     }
 
     #[test]
-    fn default_hold_is_the_bound_and_literals_hold_only_real_prefixes() {
+    fn default_hold_is_the_bound() {
         struct Bounded;
         impl TextScanner for Bounded {
             fn find(&self, _: &str) -> Vec<Match> {
@@ -271,17 +209,14 @@ mod tests {
         }
         assert_eq!(Bounded.hold_from("abcdef"), 3);
         assert_eq!(Bounded.hold_from("ab"), 0);
-        let lits = Literals::redacting(&[("SECRET", "s")]);
-        assert_eq!(lits.hold_from("xx SEC"), 3);
-        assert_eq!(lits.hold_from("xx SECX"), 7);
-        assert_eq!(lits.hold_from("xx S"), 3);
+        assert_eq!(Bounded.hold_from("abcdé"), 3, "never inside a character");
     }
 
     #[test]
     fn items_become_edits_or_blocks_with_paths_and_roles() {
-        let lits = Literals(vec![
-            ("k3y", "key", Verdict::Replace("[K]".into())),
-            ("evil", "inj", Verdict::Block),
+        let lits = Literals::new(vec![
+            ("k3y".into(), "key".into(), Verdict::Replace("[K]".into())),
+            ("evil".into(), "inj".into(), Verdict::Block),
         ]);
         let items = [
             TextItem {
@@ -303,7 +238,7 @@ mod tests {
                 text: r#"{"x":"k3y"}"#,
             },
         ];
-        let scan = scan_items(&items, &Both(&lits, Literals(vec![])));
+        let scan = scan_items(&items, &Both(&lits, Literals::new(vec![])));
         assert_eq!(scan.edits.len(), 2);
         assert_eq!(scan.edits[0].path.to_string(), "$.a");
         assert_eq!((scan.edits[0].start, scan.edits[0].end), (3, 6));

@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::protocol::llm::config::LlmConfig;
+use crate::protocol::llm::literal::Literals;
 use crate::protocol::llm::masking::Masking;
-use crate::protocol::llm::scan::testing::Literals;
 use crate::protocol::llm::scan::Both;
 use crate::protocol::llm::Provider;
 use serde_json::json;
@@ -350,7 +350,7 @@ fn held_text_is_released_just_before_its_channel_ends() {
 
 #[test]
 fn a_blocking_match_ends_the_stream_and_nothing_follows() {
-    let scanner = Literals(vec![("ignore all rules", "injection", Verdict::Block)]);
+    let scanner = Literals::blocking(&[("ignore all rules", "injection")]);
     for api in [Api::Chat, Api::Responses, Api::Messages] {
         let input = stream_of(
             api,
@@ -393,7 +393,7 @@ fn a_streamed_tool_call_is_checked_whole_when_it_ends() {
         Api::Messages,
         &anthropic_stream(&["Running it."], Some(("bash", args))),
         9,
-        &Literals(vec![]),
+        &Literals::new(vec![]),
         &mut check,
     );
     assert_eq!(
@@ -415,7 +415,7 @@ fn a_streamed_tool_call_is_checked_whole_when_it_ends() {
         Api::Chat,
         &chat_stream(&["ok"], Some(("bash", args))),
         5,
-        &Literals(vec![]),
+        &Literals::new(vec![]),
         &mut check,
     );
     assert!(blocked.is_some());
@@ -429,7 +429,7 @@ fn a_streamed_tool_call_is_checked_whole_when_it_ends() {
         Api::Chat,
         &chat_stream(&[], Some(("bash", harmless))),
         64,
-        &Literals(vec![]),
+        &Literals::new(vec![]),
         &mut check,
     );
     assert_eq!(blocked, None);
