@@ -1,6 +1,7 @@
 """A scripted stand-in for the OpenAI (Chat Completions, Responses) and Anthropic (Messages) APIs,
 for the end-to-end suite. Run as its own process (`python llm_upstream.py`): it binds a loopback
-port chosen by the kernel, prints `{"port": N}` as its first line, and serves until terminated.
+port chosen by the kernel (or the port given as its argument: `python llm_upstream.py 8081`),
+prints `{"port": N}` as its first line, and serves until terminated.
 
 - `POST .../chat/completions`, `POST .../v1/responses`, `POST .../v1/messages`: answers in the
   API's shape, as JSON or, when the request says `"stream": true`, as server-sent events written
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -282,8 +282,8 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-def serve() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+def serve(port: int = 0) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     print(json.dumps({"port": server.server_address[1]}), flush=True)
     server.serve_forever()
@@ -346,5 +346,4 @@ class LlmUpstream:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    serve()
+    serve(int(sys.argv[1]) if len(sys.argv) > 1 else 0)

@@ -6,7 +6,9 @@ use serde_json::Value;
 use super::edit::{apply_edits, Edit, EditError};
 use super::json_path::{str_field, JsonPath, Texts};
 use super::scan::{scan_items, DocScan, TextScanner};
-use super::{anthropic, openai_chat, openai_responses, Api, Format, Malformed, Role, TextKind};
+use super::{
+    anthropic, openai_chat, openai_responses, Api, Format, Malformed, Provider, Role, TextKind,
+};
 
 /// A tool call the model made: the tool's name and its arguments, parsed.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +55,23 @@ impl ToolCall {
         }
     }
 
+    /// The policy action type of this call: `llm.<provider>.tool_call.<name>`, the name made one
+    /// segment (characters other than letters, digits, `_` and `-` become `_`).
+    pub fn action_type(&self, provider: Provider) -> String {
+        let name: String = self
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("llm.{}.tool_call.{name}", provider.as_str())
+    }
+
     /// Every string inside the arguments, with its path in the document.
     pub fn texts(&self) -> Texts<'_> {
         let base = if self.as_text {
@@ -68,6 +87,34 @@ impl ToolCall {
             &self.arguments,
         );
         t
+    }
+}
+
+/// How an answer's body is framed, from its `content-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// `application/json` (or `+json`): buffered whole, then scanned.
+    Json,
+    /// `text/event-stream`: guarded chunk by chunk with a [`super::stream::StreamGuard`].
+    EventStream,
+    /// Anything else: not an answer this module can read.
+    Other,
+}
+
+pub fn body_kind(content_type: Option<&str>) -> BodyKind {
+    let essence = content_type
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "text/event-stream" {
+        BodyKind::EventStream
+    } else if essence == "application/json" || essence.ends_with("+json") {
+        BodyKind::Json
+    } else {
+        BodyKind::Other
     }
 }
 
@@ -171,7 +218,6 @@ pub fn scan_parts(texts: &Texts<'_>, calls: &[ToolCall], scanner: &dyn TextScann
 mod tests {
     use super::*;
     use crate::protocol::llm::literal::Literals;
-    use crate::protocol::llm::Provider;
     use serde_json::json;
 
     const CHAT: Format = Format {
@@ -201,6 +247,27 @@ mod tests {
         )
         .unwrap();
         assert_eq!(args, json!({"body": "[REDACTED:aws_key]", "n": 2}));
+    }
+
+    #[test]
+    fn content_types_choose_how_an_answer_is_read() {
+        assert_eq!(
+            body_kind(Some("text/event-stream; charset=utf-8")),
+            BodyKind::EventStream
+        );
+        assert_eq!(body_kind(Some("Application/JSON")), BodyKind::Json);
+        assert_eq!(body_kind(Some("application/problem+json")), BodyKind::Json);
+        assert_eq!(body_kind(Some("text/html")), BodyKind::Other);
+        assert_eq!(body_kind(None), BodyKind::Other);
+    }
+
+    #[test]
+    fn tool_call_action_types_keep_the_name_one_segment() {
+        let call = ToolCall::from_text("fs.delete all", "{}", JsonPath::root());
+        assert_eq!(
+            call.action_type(Provider::Anthropic),
+            "llm.anthropic.tool_call.fs_delete_all"
+        );
     }
 
     #[test]
