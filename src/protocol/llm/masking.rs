@@ -136,7 +136,7 @@ impl TextScanner for Masking {
                 tail.match_indices('[')
                     .map(|(i, _)| i)
                     .find(|&i| {
-                        let t = &tail[i..];
+                        let t = tail.get(i..).unwrap_or("");
                         self.entries
                             .iter()
                             .any(|e| e.placeholder.len() > t.len() && e.placeholder.starts_with(t))

@@ -532,3 +532,69 @@ fn untouched_events_pass_through_unchanged() {
     let (out, _) = run(Api::Messages, &input, 17, &secrets(), &mut no_tool_check());
     assert_eq!(out, input);
 }
+
+/// A small deterministic generator, so the property test below is reproducible.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n.max(1)
+    }
+}
+
+#[test]
+fn streamed_redaction_equals_redacting_the_whole_text() {
+    let watched = [
+        ("sk-€é-ZZ9", "k"),
+        ("AKIA-SECRET-77", "aws_key"),
+        ("[MASKED_", "m"),
+    ];
+    let scanner = Literals::redacting(&watched);
+    let alphabet = [
+        "a", "b", " ", "é", "€", "漢", "s", "k", "-", "A", "K", "I", "[", "M", "SECRET",
+    ];
+    let mut rng = Lcg(7);
+    for round in 0..150 {
+        let mut text = String::new();
+        for _ in 0..rng.below(60) {
+            if rng.below(8) == 0 {
+                text.push_str(watched[rng.below(watched.len())].0);
+            } else {
+                text.push_str(alphabet[rng.below(alphabet.len())]);
+            }
+        }
+        let mut expected = text.clone();
+        for (lit, label) in watched {
+            expected = expected.replace(lit, &format!("[REDACTED:{label}]"));
+        }
+        // Split into deltas on char boundaries at random places.
+        let chars: Vec<char> = text.chars().collect();
+        let mut pieces = Vec::new();
+        let mut at = 0;
+        while at < chars.len() {
+            let n = 1 + rng.below(6);
+            pieces.push(
+                chars[at..(at + n).min(chars.len())]
+                    .iter()
+                    .collect::<String>(),
+            );
+            at += n;
+        }
+        let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+        for api in [Api::Chat, Api::Responses, Api::Messages] {
+            let input = stream_of(api, &refs);
+            let size = 1 + rng.below(200);
+            let (out, blocked) = run(api, &input, size, &scanner, &mut no_tool_check());
+            assert_eq!(blocked, None);
+            assert_eq!(
+                client_text(api, &out),
+                expected,
+                "round {round}, {api:?}, chunks of {size}, pieces {refs:?}"
+            );
+        }
+    }
+}
