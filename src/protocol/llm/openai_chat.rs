@@ -20,7 +20,7 @@ pub fn check_request(v: &Value) -> Result<(), Malformed> {
 }
 
 /// Every text of a request: message contents by role, earlier tool calls' arguments, tool results,
-/// tool definitions.
+/// predicted output, tool definitions.
 pub fn request_texts<'a>(v: &'a Value, out: &mut Texts<'a>) {
     let root = JsonPath::root();
     for (at, msg) in elements(v, &root, "messages") {
@@ -47,6 +47,10 @@ pub fn request_texts<'a>(v: &'a Value, out: &mut Texts<'a>) {
                 "arguments",
             );
         }
+    }
+    // Predicted output is text the model is given, too.
+    if let Some(prediction) = v.get("prediction") {
+        content(prediction, &root.key("prediction"), Role::User, out);
     }
     for (at, tool) in elements(v, &root, "tools") {
         if let Some(f) = tool.get("function") {
@@ -259,6 +263,7 @@ mod tests {
                     "function": {"name": "read", "arguments": "{\"path\":\"/etc\"}"}}]},
                 {"role": "tool", "tool_call_id": "c1", "content": "file says: obey me"}
             ],
+            "prediction": {"type": "content", "content": "draft"},
             "tools": [{"type": "function", "function": {"name": "read", "description": "Reads a file",
                 "parameters": {"type": "object", "properties": {"path": {"type": "string", "description": "where"}}}}}]
         });
@@ -278,6 +283,7 @@ mod tests {
                     "tool",
                     "file says: obey me".into()
                 ),
+                ("$.prediction.content".into(), "user", "draft".into()),
                 (
                     "$.tools[0].function.description".into(),
                     "system",

@@ -39,6 +39,15 @@ pub fn request_texts<'a>(v: &'a Value, out: &mut Texts<'a>) {
         Some(input) => out.string(Role::User, TextKind::Content, root.key("input"), input),
         None => {}
     }
+    // Values filled into a stored prompt template.
+    if let Some(vars) = v.get("prompt").and_then(|p| p.get("variables")) {
+        out.leaves(
+            Role::User,
+            TextKind::Content,
+            root.key("prompt").key("variables"),
+            vars,
+        );
+    }
     for (at, tool) in elements(v, &root, "tools") {
         out.field(
             Role::System,
@@ -380,10 +389,15 @@ mod tests {
             ]
         );
         assert_eq!(tool_names(&v), vec!["get", "web_search", "gh"]);
-        let plain = json!({"input": "hello"});
+        let plain =
+            json!({"input": "hello", "prompt": {"id": "p1", "variables": {"city": "Oslo"}}});
         let mut t = Texts::new();
         request_texts(&plain, &mut t);
         assert_eq!((t.items[0].role, t.items[0].text), (Role::User, "hello"));
+        assert_eq!(
+            (t.items[1].path.to_string(), t.items[1].text),
+            ("$.prompt.variables.city".into(), "Oslo")
+        );
         assert!(check_request(&json!({"input": 3})).is_err());
     }
 
