@@ -17,7 +17,8 @@ use authensor_filter::protocol::llm::scan::{Both, Verdict};
 use authensor_filter::protocol::llm::stream::{Block, StreamGuard, StreamStep};
 use authensor_filter::protocol::llm::{Api, Format, Provider};
 
-pub const USAGE: &str = "authensor llm guard --api chat|responses|messages [--redact TEXT]... [--block TEXT]...
+pub const USAGE: &str =
+    "authensor llm guard --api chat|responses|messages [--redact TEXT]... [--block TEXT]...
                     [--mask SUB_TYPE=VALUE]... [--deny-tool-arg TEXT]... [--chunk BYTES] < SSE";
 
 struct Options {
