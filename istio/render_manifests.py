@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,11 +46,15 @@ class RenderError(Exception):
     pass
 
 
+def shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def load_json(path: Path):
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as e:
-        raise RenderError(f"{path}: {e}") from None
+        raise RenderError(f"{shown(path)}: {e}") from None
 
 
 def reject_nulls(value, where: str) -> None:
@@ -64,33 +69,39 @@ def reject_nulls(value, where: str) -> None:
             reject_nulls(v, f"{where}[{i}]")
 
 
-def plugin_config(agent_file: Path) -> dict:
-    """The pluginConfig for one agent file."""
+def plugin_config(agent_file: Path) -> tuple[dict, dict[str, Path]]:
+    """The pluginConfig for one agent file, and the file each included array element came from
+    (`"rules[4]" -> filter-config/rules/x.json`), so errors can name it."""
+    where = shown(agent_file)
     agent = load_json(agent_file)
     if not isinstance(agent, dict) or not isinstance(agent.get("config", {}), dict):
-        raise RenderError(f"{agent_file}: expected {{\"config\": {{...}}, \"include\": {{...}}}}")
+        raise RenderError(f"{where}: expected {{\"config\": {{...}}, \"include\": {{...}}}}")
     unknown = set(agent) - AGENT_KEYS
     if unknown:
-        raise RenderError(f"{agent_file}: unknown field(s) {sorted(unknown)}; expected {sorted(AGENT_KEYS)}")
+        raise RenderError(f"{where}: unknown field(s) {sorted(unknown)}; expected {sorted(AGENT_KEYS)}")
     config = copy.deepcopy(agent.get("config", {}))
+    origins = {}
     for field, files in agent.get("include", {}).items():
         if field in config:
-            raise RenderError(f"{agent_file}: {field} is both in config and in include")
+            raise RenderError(f"{where}: {field} is both in config and in include")
         if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-            raise RenderError(f"{agent_file}: include.{field} must be a list of file paths")
+            raise RenderError(f"{where}: include.{field} must be a list of file paths")
         items = []
         for name in files:
-            content = load_json(agent_file.parent / name)
-            items.extend(content if isinstance(content, list) else [content])
+            source = (agent_file.parent / name).resolve()
+            content = load_json(source)
+            for item in content if isinstance(content, list) else [content]:
+                origins[f"{field}[{len(items)}]"] = source
+                items.append(item)
         config[field] = items
     body = config.setdefault("body", {})
     if not isinstance(body, dict):
-        raise RenderError(f"{agent_file}: config.body must be an object")
+        raise RenderError(f"{where}: config.body must be an object")
     if body.get("hold_headers", False) is not False:
-        raise RenderError(f"{agent_file}: config.body.hold_headers: {HOLD_HEADERS_WHY}")
+        raise RenderError(f"{where}: config.body.hold_headers: {HOLD_HEADERS_WHY}")
     body["hold_headers"] = False
-    reject_nulls(config, f"{agent_file}: config")
-    return config
+    reject_nulls(config, f"{where}: config")
+    return config, origins
 
 
 def patch_yaml(source: str, spec: dict) -> str:
@@ -118,10 +129,21 @@ def agents_and_overlays() -> dict[str, Path]:
     return agents
 
 
-def config_check(cli: Path, files: list[Path]) -> None:
-    result = subprocess.run([str(cli), "config", "check", *map(str, files)], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RenderError(f"the plugin rejects a rendered pluginConfig:\n{result.stdout}{result.stderr}")
+def config_check(cli: Path, rendered: dict[Path, dict[str, Path]]) -> None:
+    """`authensor config check` on every rendered file; an error about an included element also
+    names the file it came from."""
+    result = subprocess.run(
+        [str(cli.resolve()), "config", "check", *(shown(p) for p in rendered)], capture_output=True, text=True, cwd=ROOT
+    )
+    if result.returncode == 0:
+        return
+    lines = []
+    for line in result.stdout.splitlines():
+        file, _, message = line.partition(": ")
+        element = re.match(r"[A-Za-z_]+\[\d+\]", message)
+        origin = rendered.get(ROOT / file, {}).get(element.group(0)) if element else None
+        lines.append(f"{line} (from {shown(origin)})" if origin else line)
+    raise RenderError("the plugin rejects a rendered pluginConfig:\n" + "\n".join(lines) + result.stderr)
 
 
 def render(image: str, digest: str, cli: Path) -> list[str]:
@@ -129,24 +151,24 @@ def render(image: str, digest: str, cli: Path) -> list[str]:
     if not digest.startswith("sha256:") or len(digest) != 71:
         raise RenderError(f"not a sha256 digest: {digest!r}")
     agents = agents_and_overlays()
-    configs = {name: plugin_config(path) for name, path in agents.items()}
+    configs, rendered = {}, {}
     RENDER_DIR.mkdir(parents=True, exist_ok=True)
-    rendered = []
-    for name, config in configs.items():
+    for name, agent_file in agents.items():
+        configs[name], origins = plugin_config(agent_file)
         path = RENDER_DIR / f"{name}.json"
-        path.write_text(json.dumps(config, indent=2) + "\n")
-        rendered.append(path)
+        path.write_text(json.dumps(configs[name], indent=2) + "\n")
+        rendered[path] = origins
     config_check(cli, rendered)
 
     lines = []
     base = ISTIO_DIR / "base" / "image.generated.yaml"
     base.write_text(patch_yaml("target/oci/image.json", {"url": f"oci://{image}", "sha256": digest.split(":", 1)[1]}))
-    lines.append(f"{base.relative_to(ROOT)}: oci://{image} sha256 {digest.split(':', 1)[1]}")
+    lines.append(f"{shown(base)}: oci://{image} sha256 {digest.split(':', 1)[1]}")
     for name, config in configs.items():
-        source = agents[name].relative_to(ROOT)
+        source = shown(agents[name])
         out = ISTIO_DIR / "overlays" / name / "pluginconfig.generated.yaml"
-        out.write_text(patch_yaml(str(source), {"pluginConfig": config}))
-        lines.append(f"{out.relative_to(ROOT)}: from {source}")
+        out.write_text(patch_yaml(source, {"pluginConfig": config}))
+        lines.append(f"{shown(out)}: from {source}")
     return lines
 
 

@@ -332,3 +332,14 @@ def test_renderer_requires_an_overlay_per_agent(renderer):
     (renderer.AGENTS_DIR / "orphan-agent.json").write_text('{"config": {}}')
     with pytest.raises(renderer.RenderError, match="orphan-agent"):
         renderer.render("r.example/authensor-filter:1", DIGEST, CLI)
+
+
+def test_renderer_names_the_listed_file_that_the_plugin_rejects(renderer):
+    broken = renderer.ROOT / "filter-config" / "broken-rule.json"
+    broken.write_text(json.dumps({"id": "x", "match": {"method": "FETCH"}}))
+    agent = edit_agent(renderer, lambda a: a.setdefault("include", {}).setdefault("rules", []).append("../broken-rule.json"))
+    position = len(json.loads(agent.read_text())["include"]["rules"]) - 1
+    with pytest.raises(renderer.RenderError) as error:
+        renderer.render("r.example/authensor-filter:1", DIGEST, CLI)
+    assert f"rules[{position}].match.method" in str(error.value)
+    assert "(from filter-config/broken-rule.json)" in str(error.value)

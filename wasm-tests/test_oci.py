@@ -112,13 +112,7 @@ class Registry:
         raise AssertionError(f"docker-registry did not answer /v2/:\n{self.log_path.read_text()}")
 
     def __exit__(self, *exc) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        harness.stop_process(self.proc)
         self.log.close()
 
     def manifest(self, repository: str, reference: str) -> tuple[bytes, str]:
