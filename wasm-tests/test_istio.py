@@ -273,7 +273,8 @@ def test_sidecar_originates_tls_to_each_external_api(rendered, overlay):
                 hosts.add(host)
                 [rule] = [r for r in rules if r["spec"]["host"] == host]
                 assert rule["apiVersion"] in NETWORKING_VERSIONS
-                [setting] = [p for p in rule["spec"]["trafficPolicy"]["portLevelSettings"] if p["port"]["number"] == port["number"]]
+                settings = rule["spec"]["trafficPolicy"]["portLevelSettings"]
+                [setting] = [p for p in settings if p["port"]["number"] == port["number"]]
                 tls = setting["tls"]
                 assert tls["mode"] == "SIMPLE" and tls["sni"] == host and host in tls["subjectAltNames"]
     assert {r["spec"]["host"] for r in rules} == hosts
@@ -337,7 +338,7 @@ def test_renderer_requires_an_overlay_per_agent(renderer):
 def test_renderer_names_the_listed_file_that_the_plugin_rejects(renderer):
     broken = renderer.ROOT / "filter-config" / "broken-rule.json"
     broken.write_text(json.dumps({"id": "x", "match": {"method": "FETCH"}}))
-    agent = edit_agent(renderer, lambda a: a.setdefault("include", {}).setdefault("rules", []).append("../broken-rule.json"))
+    agent = edit_agent(renderer, lambda a: a["include"]["rules"].append("../broken-rule.json"))
     position = len(json.loads(agent.read_text())["include"]["rules"]) - 1
     with pytest.raises(renderer.RenderError) as error:
         renderer.render("r.example/authensor-filter:1", DIGEST, CLI)
