@@ -11,9 +11,9 @@ Two variants, each written as its own OCI image layout (a directory skopeo reads
   (`application/vnd.module.wasm.config.v1+json`) and the raw module
   (`application/vnd.module.wasm.content.layer.v1+wasm`).
 
-Reproducible: the bytes depend only on the .wasm, the name and the tag. No timestamps (tar mtime 0,
-gzip header mtime 0, no `created` in the image config), fixed owner and mode, canonical JSON (sorted
-keys, no whitespace). The same source therefore gives the same manifest digest, which is what
+Reproducible: the bytes depend only on the .wasm and the image name, not on the tag or the time.
+No timestamps (tar mtime 0, gzip header mtime 0, no `created` in the image config), fixed owner
+and mode, canonical JSON (sorted keys, no whitespace). The same source therefore gives the same manifest digest, which is what
 Istio's `WasmPlugin.spec.sha256` pins.
 
 Writes `<out>/<variant>/` (the layouts) and `<out>/image.json` (digests and sizes, read by
@@ -97,8 +97,9 @@ class Layout:
         return descriptor
 
 
-def manifest_annotations(name: str, tag: str, variant: str) -> dict:
-    annotations = {"org.opencontainers.image.title": name, "org.opencontainers.image.version": tag}
+def manifest_annotations(name: str, variant: str) -> dict:
+    """No version or date: the digest is a function of the module alone, whatever the tag."""
+    annotations = {"org.opencontainers.image.title": name}
     if variant == "compat":
         annotations["module.wasm.image/variant"] = "compat"
     return annotations
@@ -123,7 +124,7 @@ def write_compat(layout: Layout, wasm: bytes, name: str, tag: str) -> tuple[dict
         "mediaType": OCI_MANIFEST,
         "config": config,
         "layers": [layer],
-        "annotations": manifest_annotations(name, tag, "compat"),
+        "annotations": manifest_annotations(name, "compat"),
     }
     return layout.finish(manifest, tag), manifest
 
@@ -142,7 +143,7 @@ def write_oci(layout: Layout, wasm: bytes, name: str, tag: str) -> tuple[dict, d
         "mediaType": OCI_MANIFEST,
         "config": config,
         "layers": layers,
-        "annotations": manifest_annotations(name, tag, "oci"),
+        "annotations": manifest_annotations(name, "oci"),
     }
     return layout.finish(manifest, tag), manifest
 
