@@ -192,3 +192,16 @@ def test_invalid_config_refuses_to_start_and_names_the_field(upstream, bad, path
     assert len(errors) == 1, failed.value.log
     assert f"invalid configuration: {path}" in errors[0]
     assert upstream.requests == []
+
+
+def test_a_header_that_is_not_utf8_is_read_not_fatal(envoy_with, upstream):
+    # Envoy accepts bytes 0x80-0xFF in header values; the filter must neither crash its VM on
+    # them nor stop deciding: the next requests on the same worker are served as usual.
+    envoy = envoy_with(CONFIG, upstream)
+    with httpx.Client(timeout=10) as c:
+        odd = c.get(envoy.url("/v1/ok"), headers={"traceparent": b"00-\xff\xfe-01", "x-note": b"caf\xe9"})
+        assert odd.status_code == 200
+        assert c.get(envoy.url("/admin")).status_code == 403
+        assert c.get(envoy.url("/v1/ok")).status_code == 200
+    assert [line["decision"] for line in envoy.wait_for_audit(3)] == ["allow", "deny", "allow"]
+    assert "panic" not in envoy.log()

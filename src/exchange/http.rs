@@ -37,16 +37,15 @@ pub fn request(
         Ok(findings) => findings,
         Err(e) => return BodyVerdict::unscannable(e),
     };
-    let token = judge::take_approval_token(engine, host);
     let now = host.now_nanos();
     let (decision, action_type) = judge::decide(
         engine,
         facts,
-        &*host,
+        host,
         now,
         action,
         &findings,
-        token.as_deref(),
+        facts.approval_token.as_deref(),
     );
     BodyVerdict {
         decision,

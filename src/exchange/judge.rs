@@ -6,7 +6,6 @@ use crate::aegis::{Action as ScanAction, Finding, ScanReport};
 use crate::config::Engine;
 use crate::decision::Decision;
 use crate::detection::Detection;
-use crate::host::{Direction, Host};
 use crate::policy::aegis::Aegis;
 use crate::policy::state::SharedStore;
 use crate::policy::{Action, Envelope, Request};
@@ -74,17 +73,6 @@ pub fn complete(report: ScanReport) -> Result<Vec<Finding>, String> {
         return Err("the scan hit its detection limit; the content was not fully scanned".into());
     }
     Ok(report.findings)
-}
-
-/// The approval token presented with the request, removed from it: it is for this filter only,
-/// the upstream never sees it.
-pub fn take_approval_token(engine: &Engine, host: &mut impl Host) -> Option<String> {
-    let header = &engine.policy.approval_header;
-    let token = host.header(Direction::Request, header);
-    if token.is_some() {
-        host.set_header(Direction::Request, header, None);
-    }
-    token
 }
 
 /// Scan a request body of any type (JSON, text); empty bodies have no findings.

@@ -152,14 +152,13 @@ impl McpState {
             return super::http::request(engine, facts, host, body);
         };
         let endpoint = gateway.endpoint(&facts.authority, &facts.host_without_port());
-        let token = judge::take_approval_token(engine, host);
-        let accept = host.header(Direction::Request, "accept");
         let host = &*host;
-        let mut inspector = FilterInspector::new(engine, facts, host, token.as_deref());
+        let token = facts.approval_token.as_deref();
+        let mut inspector = FilterInspector::new(engine, facts, host, token);
         let verdict = gateway::inspect_request(
             &endpoint,
             host,
-            accept.as_deref(),
+            facts.accept.as_deref(),
             body,
             &mut inspector,
             &mut self.notes,

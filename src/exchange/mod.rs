@@ -196,6 +196,14 @@ impl Exchange {
 
     fn request_headers<H: Host>(&mut self, host: &mut H, end_of_stream: bool) -> Flow {
         self.facts = RequestFacts::gather(host, &self.engine);
+        if self.facts.approval_token.is_some() {
+            // The token is for this filter only; the upstream never sees it.
+            host.set_header(
+                Direction::Request,
+                &self.engine.policy.approval_header,
+                None,
+            );
+        }
         if let Some(gateway) = &self.engine.mcp {
             if gateway.handles_path(&self.facts.path) {
                 self.route = Route::Mcp(Box::default());
@@ -209,12 +217,7 @@ impl Exchange {
             Some(len) if len > self.engine.body.max_bytes => self.oversize(host, len),
             // Hold the headers until the body is complete, so a denied request sends nothing upstream.
             _ if self.engine.body.hold_headers => Flow::Pause,
-            _ => {
-                // The headers leave now, but the body may still be redacted: let the proxy
-                // frame it instead of announcing a length that may change.
-                host.set_header(Direction::Request, "content-length", None);
-                Flow::Continue
-            }
+            _ => Flow::Continue,
         }
     }
 
@@ -260,13 +263,22 @@ impl Exchange {
         self.action = verdict.action.clone();
         self.findings = std::mem::take(&mut verdict.findings);
         if let (Some(new_body), true) = (&verdict.rewrite, verdict.decision.is_allowed()) {
-            self.redactions = self
-                .findings
-                .iter()
-                .filter(|f| f.action == crate::aegis::Action::Redact)
-                .count();
-            host.set_body(Direction::Request, new_body);
-            if engine.body.hold_headers {
+            if !engine.body.hold_headers && new_body.len() != body.len() {
+                // The headers, with the original length, are already upstream: a body of another
+                // length cannot follow them, and the unredacted one must not.
+                verdict.decision = Decision::deny(
+                    "redaction_impossible",
+                    403,
+                    "body.hold_headers",
+                    "the body needs redaction but its headers were already sent (body.hold_headers is false)".into(),
+                );
+            } else {
+                self.redactions = self
+                    .findings
+                    .iter()
+                    .filter(|f| f.action == crate::aegis::Action::Redact)
+                    .count();
+                host.set_body(Direction::Request, new_body);
                 host.set_header(
                     Direction::Request,
                     "content-length",
