@@ -9,7 +9,7 @@ WASM := target/wasm32-wasip1/release/authensor_filter.wasm
 CLI := target/release/authensor
 CARGO_SOURCES := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 
-.PHONY: all toolchain venv build run test lint unit wasm-unit e2e clean
+.PHONY: all toolchain venv build run test lint unit wasm-unit e2e clean bench bench-quick bench-deps bench-wrk
 
 all: build
 
@@ -50,6 +50,28 @@ wasm-unit: toolchain
 
 e2e: build venv
 	$(PY) -m pytest wasm-tests -q
+
+# Benchmark (benches/README.md): the filter (A) against a no-op body-reading filter (B) and no
+# filter (C), each in its own one-worker Envoy. Writes target/bench/report.json and prints a table.
+NOOP_WASM := target/noop-filter/wasm32-wasip1/release/noop_filter.wasm
+BENCH_TOOLS := target/bench-tools/release/bench-upstream
+
+bench: build venv bench-deps
+	$(PY) benches/bench.py --mode full
+
+bench-quick: build venv bench-deps
+	$(PY) benches/bench.py --mode quick
+
+bench-deps: toolchain bench-wrk $(NOOP_WASM) $(BENCH_TOOLS)
+
+bench-wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+
+$(NOOP_WASM): $(wildcard benches/noop-filter/Cargo.* benches/noop-filter/src/*.rs)
+	cd benches/noop-filter && cargo build --locked --release --target wasm32-wasip1 --target-dir ../../target/noop-filter
+
+$(BENCH_TOOLS): $(wildcard benches/bench-tools/Cargo.* benches/bench-tools/src/bin/*.rs)
+	cd benches/bench-tools && cargo build --locked --release --target-dir ../../target/bench-tools
 
 clean:
 	cargo clean

@@ -9,10 +9,12 @@
 //! benches/agent_traffic.py (`BENCH_CASES`, default target/bench/bodies/cases.json; only the GET
 //! case without it) and the configuration (`BENCH_CONFIG`, default filter-config/config.json).
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use authensor_filter::config::Engine;
@@ -20,6 +22,28 @@ use authensor_filter::exchange::Exchange;
 use authensor_filter::host::{Direction, Host, LogLevel, Metric};
 
 const BODY_STEP: usize = 16 * 1024;
+
+/// The system allocator, counting allocations, so the report can say how many a request costs.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 /// One request shape from the manifest.
 struct Case {
@@ -87,32 +111,40 @@ impl Host for MemHost {
 
 const RESPONSE: &[u8] = br#"{"id":"chatcmpl-bench","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"The build is green."},"finish_reason":"stop"}]}"#;
 
-/// One request through the exchange, as the proxy delivers it. Returns the filter's own reply status.
-fn request(engine: &Rc<Engine>, case: &Case, serial: u64) -> Option<u32> {
+/// The proxy's side of request number `serial` of a case, before the filter sees it.
+fn host_for(case: &Case, serial: u64) -> MemHost {
     let mut headers = case.headers.clone();
     headers.push(("x-request-id".into(), format!("bench-{serial}")));
-    let mut host = MemHost {
+    MemHost {
         headers,
         body: case.body.clone(),
         buffered: 0,
         replied: None,
         logged_bytes: Cell::new(0),
         started: Instant::now(),
-    };
+    }
+}
+
+/// One request through the exchange, as the proxy delivers it. Returns the filter's own reply status.
+fn drive(engine: &Rc<Engine>, host: &mut MemHost) -> Option<u32> {
     let mut ex = Exchange::new(Rc::clone(engine));
-    ex.on_request_headers(&mut host, case.body.is_empty());
-    while host.buffered < case.body.len() && host.replied.is_none() {
-        let buffered = (host.buffered + BODY_STEP).min(case.body.len());
+    ex.on_request_headers(host, host.body.is_empty());
+    while host.buffered < host.body.len() && host.replied.is_none() {
+        let buffered = (host.buffered + BODY_STEP).min(host.body.len());
         host.buffered = buffered;
-        ex.on_request_body(&mut host, buffered, buffered == case.body.len());
+        ex.on_request_body(host, buffered, buffered == host.body.len());
     }
     if host.replied.is_none() {
-        ex.on_response_headers(&mut host, false);
-        ex.on_response_body(&mut host, RESPONSE.len(), true);
+        ex.on_response_headers(host, false);
+        ex.on_response_body(host, RESPONSE.len(), true);
     }
-    ex.on_log(&mut host);
+    ex.on_log(host);
     black_box(host.logged_bytes.get());
     host.replied
+}
+
+fn request(engine: &Rc<Engine>, case: &Case, serial: u64) -> Option<u32> {
+    drive(engine, &mut host_for(case, serial))
 }
 
 fn cases(root: &std::path::Path) -> Vec<Case> {
@@ -227,7 +259,11 @@ fn main() {
         if only.is_some_and(|o| *o != case.name) {
             continue;
         }
-        let replied = request(&engine, &case, 0);
+        let mut host = host_for(&case, 0);
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        let replied = drive(&engine, &mut host);
+        let allocs = ALLOCATIONS.load(Ordering::Relaxed) - before;
+        println!("RESULT native_allocs_{}={allocs}", case.name);
         if let Some(status) = replied {
             eprintln!(
                 "warning: case {} was answered by the filter itself ({status})",
