@@ -9,7 +9,7 @@ WASM := target/wasm32-wasip1/release/authensor_filter.wasm
 CLI := target/release/authensor
 CARGO_SOURCES := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 
-.PHONY: all toolchain venv build run test lint unit wasm-unit e2e clean bench bench-quick bench-deps bench-wrk
+.PHONY: all toolchain venv build run test lint unit wasm-unit e2e clean bench bench-quick bench-deps bench-wrk bench-hostcalls
 
 all: build
 
@@ -55,12 +55,17 @@ e2e: build venv
 # filter (C), each in its own one-worker Envoy. Writes target/bench/report.json and prints a table.
 NOOP_WASM := target/noop-filter/wasm32-wasip1/release/noop_filter.wasm
 BENCH_TOOLS := target/bench-tools/release/bench-upstream
+HOSTCALL_PROBE := target/hostcall-probe/wasm32-wasip1/release/hostcall_probe.wasm
 
 bench: build venv bench-deps
 	$(PY) benches/bench.py --mode full
 
 bench-quick: build venv bench-deps
 	$(PY) benches/bench.py --mode quick
+
+# The cost of each kind of proxy-wasm hostcall inside Envoy (benches/hostcalls.py).
+bench-hostcalls: venv bench-deps $(HOSTCALL_PROBE)
+	$(PY) benches/hostcalls.py
 
 bench-deps: toolchain bench-wrk $(NOOP_WASM) $(BENCH_TOOLS)
 
@@ -70,7 +75,10 @@ bench-wrk:
 $(NOOP_WASM): $(wildcard benches/noop-filter/Cargo.* benches/noop-filter/src/*.rs)
 	cd benches/noop-filter && cargo build --locked --release --target wasm32-wasip1 --target-dir ../../target/noop-filter
 
-$(BENCH_TOOLS): $(wildcard benches/bench-tools/Cargo.* benches/bench-tools/src/bin/*.rs)
+$(HOSTCALL_PROBE): $(wildcard benches/hostcall-probe/Cargo.* benches/hostcall-probe/src/*.rs)
+	cd benches/hostcall-probe && cargo build --release --target wasm32-wasip1 --target-dir ../../target/hostcall-probe
+
+$(BENCH_TOOLS): $(wildcard benches/bench-tools/Cargo.* benches/bench-tools/src/*.rs benches/bench-tools/src/bin/*.rs)
 	cd benches/bench-tools && cargo build --locked --release --target-dir ../../target/bench-tools
 
 clean:

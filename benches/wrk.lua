@@ -1,9 +1,6 @@
--- wrk script for the benchmark: one request shape per run, read from the case manifest entry the
--- driver passes as arguments, and a JSON summary line at the end.
---   wrk ... -s benches/wrk.lua URL -- METHOD PATH HOST BODY_FILE|- DELAY_MS [header=value ...]
--- DELAY_MS > 0 paces each connection (a pause before each request): the fixed, low rate of the
--- latency runs. 0 = as fast as possible (throughput runs).
-local delay_ms = 0
+-- wrk script for the benchmark's throughput runs: one request shape per run (a case from the
+-- manifest, passed by the driver as arguments) and a JSON summary line at the end.
+--   wrk ... -s benches/wrk.lua URL -- METHOD PATH HOST BODY_FILE|- [name=value ...]
 
 function init(args)
   wrk.method = args[1]
@@ -14,16 +11,9 @@ function init(args)
     wrk.body = f:read("*a")
     f:close()
   end
-  delay_ms = tonumber(args[5]) or 0
-  for i = 6, #args do
+  for i = 5, #args do
     local k, v = args[i]:match("^([^=]+)=(.*)$")
     if k then wrk.headers[k] = v end
-  end
-end
-
-if os.getenv("BENCH_PACED") == "1" then
-  function delay()
-    return delay_ms
   end
 end
 

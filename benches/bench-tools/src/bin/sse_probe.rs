@@ -8,6 +8,8 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use bench_tools::percentile;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(addr), Some(path)) = (args.get(1), args.get(2)) else {
@@ -31,12 +33,14 @@ fn main() {
             }
         }
     }
+    ttfb.sort_by(f64::total_cmp);
+    transit.sort_by(f64::total_cmp);
     println!(
         "{{\"streams\":{streams},\"events\":{events},\"ttfb_us\":{:.1},\"transit_p50_us\":{:.1},\"transit_p90_us\":{:.1},\"transit_p99_us\":{:.1},\"transit_mean_us\":{:.1}}}",
-        percentile(&mut ttfb, 50.0),
-        percentile(&mut transit, 50.0),
-        percentile(&mut transit, 90.0),
-        percentile(&mut transit, 99.0),
+        percentile(&ttfb, 50.0),
+        percentile(&transit, 50.0),
+        percentile(&transit, 90.0),
+        percentile(&transit, 99.0),
         transit.iter().sum::<f64>() / transit.len().max(1) as f64,
     );
 }
@@ -106,7 +110,8 @@ fn probe(addr: &str, path: &str) -> io::Result<Stream> {
         }
         while let Some(end) = find(&pending, b"\n\n") {
             if let Some(sent) = sent_at(&pending[..end]) {
-                out.transit_us.push(now.saturating_sub(sent) as f64 / 1000.0);
+                out.transit_us
+                    .push(now.saturating_sub(sent) as f64 / 1000.0);
             }
             pending.drain(..end + 2);
         }
@@ -128,13 +133,4 @@ fn sent_at(event: &[u8]) -> Option<u128> {
         .map(|&b| b as char)
         .collect();
     digits.parse().ok()
-}
-
-fn percentile(values: &mut [f64], p: f64) -> f64 {
-    if values.is_empty() {
-        return -1.0;
-    }
-    values.sort_by(f64::total_cmp);
-    let rank = ((p / 100.0) * (values.len() - 1) as f64).round() as usize;
-    values[rank.min(values.len() - 1)]
 }
