@@ -1,9 +1,9 @@
 """`make bench-hostcalls`: what one proxy-wasm hostcall costs inside a real Envoy.
 
 One one-worker Envoy per kind of hostcall, each running benches/hostcall-probe configured to make
-that call 10 times per request, plus one whose probe makes none; GET requests as in `make bench`,
+that call 50 times per request, plus one whose probe makes none; GET requests as in `make bench`,
 in rounds, A B C … as there. The cost of one call is (Envoy CPU per request of that kind minus
-that of none) / 10. Writes target/bench/hostcalls.json and prints a table."""
+that of none) / 50. Writes target/bench/hostcalls.json and prints a table."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ KINDS = {
     "log_info": "log a 400-byte line at info (written)",
     "log_debug": "log a 400-byte line at debug (dropped by Envoy)",
 }
-REPEAT = 10
+REPEAT = 50
 
 
 def main() -> None:
@@ -46,13 +46,13 @@ def main() -> None:
         stack.callback(upstream.stop)
         envoys = {}
         for kind in KINDS:
-            envoy = harness.Envoy(harness.bootstrap([harness.wasm_filter(kind, wasm=PROBE, name="probe")], upstream.port), concurrency=1)
+            envoy = harness.Envoy(harness.bootstrap([harness.wasm_filter(f"{kind} {REPEAT}", wasm=PROBE, name="probe")], upstream.port), concurrency=1)
             stack.callback(shutil.rmtree, envoy.dir, True)
             envoys[kind] = stack.enter_context(envoy)
             bench.pin(envoy.proc.pid, {0} if pinned else None)
         for kind, envoy in envoys.items():
             bench.wrk(envoy, case, 1, bench.CONNECTIONS)
-        for _ in range(3):
+        for _ in range(5):
             for kind, envoy in envoys.items():
                 cpu[kind].append(bench.wrk(envoy, case, 2, bench.CONNECTIONS)["cpu_us_per_req"])
     floor = statistics.median(cpu["none"])
