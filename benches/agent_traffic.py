@@ -121,10 +121,11 @@ def chat_request(size: int, seed: int = 7) -> bytes:
 
 
 def mcp_tools_call(size: int, seed: int = 11) -> bytes:
-    """An MCP `tools/call` JSON-RPC request writing a source file, exactly `size` bytes."""
+    """An MCP `tools/call` JSON-RPC request filing an issue with test output, exactly `size` bytes."""
     rng = random.Random(seed)
-    args = {"path": "src/reports/summary.py", "content": python_source(rng, 1 + size // 300), "create_dirs": False}
-    doc = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "write_file", "arguments": args, "_meta": {"progressToken": 7}}}
+    args = {"owner": "acme", "repo": "inventory-service", "title": "Nightly reports job fails on the ledger total",
+            "labels": ["bug", "ci"], "content": test_output(rng, 8 + size // 60)}
+    doc = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "create_issue", "arguments": args, "_meta": {"progressToken": 7}}}
     return _fit(doc, lambda d: d["params"]["arguments"], size)
 
 
@@ -156,7 +157,8 @@ def _fit(doc, holder, size: int) -> bytes:
 # name, method, path, host, body builder (None: no body)
 CASES = [
     ("get", "GET", "/v1/models", "api.openai.com", None),
-    ("mcp_call_1k", "POST", "/mcp", "tools.internal", lambda: mcp_tools_call(1024)),
+    # The host names the MCP server (`mcp.github.create_issue` by default).
+    ("mcp_call_1k", "POST", "/mcp", "github", lambda: mcp_tools_call(1024)),
     ("chat_4k", "POST", "/v1/chat/completions", "api.openai.com", lambda: chat_request(4096)),
     ("chat_64k", "POST", "/v1/chat/completions", "api.openai.com", lambda: chat_request(65536)),
     ("chat_512k", "POST", "/v1/chat/completions", "api.openai.com", lambda: chat_request(524288)),
