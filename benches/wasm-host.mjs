@@ -85,11 +85,13 @@ const env = {
   proxy_log: (level, p, n) => { if (level >= 4) stderr.write(`[wasm log ${level}] ${str(p, n)}\n`); return OK; },
   proxy_get_current_time_nanoseconds: (p) => { view().setBigUint64(p, epochNs + hrtime.bigint(), true); return OK; },
   proxy_get_buffer_bytes: (type, start, max, pp, ps) => {
+    // wasm32 passes usize as i32: usize::MAX ("all of it") arrives as -1.
     const buf = type === 0 ? reqBody : type === 1 ? respBody : type === 7 ? config : null;
     if (!buf || buf.length === 0) return NOT_FOUND;
-    return give(buf.subarray(start, start + max), pp, ps);
+    return give(buf.subarray(start >>> 0, (start >>> 0) + (max >>> 0)), pp, ps);
   },
   proxy_set_buffer_bytes: (type, start, size, p, n) => {
+    start >>>= 0; size >>>= 0;
     const data = bytes().slice(p, p + n);
     const swap = (b) => { const out = new Uint8Array(b.length - Math.min(size, b.length - start) + n); out.set(b.subarray(0, start)); out.set(data, start); out.set(b.subarray(start + size), start + n); return out; };
     if (type === 0) reqBody = swap(reqBody); else if (type === 1) respBody = swap(respBody);
