@@ -9,7 +9,7 @@ WASM := target/wasm32-wasip1/release/authensor_filter.wasm
 CLI := target/release/authensor
 CARGO_SOURCES := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 
-.PHONY: all toolchain venv build run test lint unit wasm-unit policies e2e clean oci-tools image push istio-manifests
+.PHONY: all toolchain venv build run test lint unit wasm-unit policies e2e clean oci-tools image push istio-manifests bench bench-quick bench-deps bench-wrk bench-hostcalls
 
 all: build
 
@@ -89,6 +89,36 @@ push: image oci-tools
 istio-manifests: image $(CLI)
 	python3 istio/render_manifests.py --image $(REGISTRY)/$(IMAGE_NAME):$(IMAGE_TAG) \
 	  --variant $(IMAGE_VARIANT) --summary $(OCI_OUT)/image.json --cli $(CLI)
+
+# Benchmark (benches/README.md): the filter (A) against a no-op body-reading filter (B) and no
+# filter (C), each in its own one-worker Envoy. Writes target/bench/report.json and prints a table.
+NOOP_WASM := target/noop-filter/wasm32-wasip1/release/noop_filter.wasm
+BENCH_TOOLS := target/bench-tools/release/bench-upstream
+HOSTCALL_PROBE := target/hostcall-probe/wasm32-wasip1/release/hostcall_probe.wasm
+
+bench: build venv bench-deps
+	$(PY) benches/bench.py --mode full
+
+bench-quick: build venv bench-deps
+	$(PY) benches/bench.py --mode quick
+
+# The cost of each kind of proxy-wasm hostcall inside Envoy (benches/hostcalls.py).
+bench-hostcalls: venv bench-deps $(HOSTCALL_PROBE)
+	$(PY) benches/hostcalls.py
+
+bench-deps: toolchain bench-wrk $(NOOP_WASM) $(BENCH_TOOLS)
+
+bench-wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+
+$(NOOP_WASM): $(wildcard benches/noop-filter/Cargo.* benches/noop-filter/src/*.rs)
+	cd benches/noop-filter && cargo build --locked --release --target wasm32-wasip1 --target-dir ../../target/noop-filter
+
+$(HOSTCALL_PROBE): $(wildcard benches/hostcall-probe/Cargo.* benches/hostcall-probe/src/*.rs)
+	cd benches/hostcall-probe && cargo build --release --target wasm32-wasip1 --target-dir ../../target/hostcall-probe
+
+$(BENCH_TOOLS): $(wildcard benches/bench-tools/Cargo.* benches/bench-tools/src/*.rs benches/bench-tools/src/bin/*.rs)
+	cd benches/bench-tools && cargo build --locked --release --target-dir ../../target/bench-tools
 
 clean:
 	cargo clean
