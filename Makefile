@@ -49,7 +49,7 @@ lint: toolchain
 unit: toolchain
 	cargo test
 
-wasm-unit: toolchain
+wasm-unit: toolchain venv
 	cargo test --lib --target wasm32-wasip1
 
 # The shipped configuration and example policies: accepted by the plugin's parser, their tests pass.

@@ -303,3 +303,36 @@ def test_the_mcp_gateway_template_reads_freely_and_holds_the_rest_for_approval(m
     assert shell.isError is True and "approve-delete-ops" in text_of(shell) and "approval" in text_of(shell).lower()
     assert mail.isError is True and "approve-execute-ops" in text_of(mail)
     assert stack.server.tools_called() == ["read_file"]
+
+
+def test_a_forbidden_sequence_in_one_session_does_not_affect_another(mcp_gateway):
+    policy = {
+        **POLICY,
+        "sessionRules": {
+            "forbiddenSequences": [
+                {
+                    "id": "read-then-send",
+                    "sequence": ["mcp.files.read_file", "mcp.files.send_email"],
+                    "lookbackActions": 10,
+                    "effect": "deny",
+                    "reason": "a file read followed by an e-mail looks like exfiltration",
+                }
+            ]
+        },
+    }
+    stack = mcp_gateway("json", gateway_config(policies=(policy,)))
+    email = {"to": "someone@example.org", "subject": "notes", "body": "see attached"}
+
+    async def reads_then_sends(session):
+        await session.call_tool("read_file", {"path": "/tmp/report.txt"})
+        return await session.call_tool("send_email", email)
+
+    async def only_sends(session):
+        return await session.call_tool("send_email", email)
+
+    blocked = stack.run(reads_then_sends)  # one MCP session
+    assert blocked.isError is True and "looks like exfiltration" in text_of(blocked)
+    assert 'rule "mcp-e2e"' in text_of(blocked)
+    allowed = stack.run(only_sends)  # a new session, with its own Mcp-Session-Id
+    assert allowed.isError is False
+    assert stack.server.tools_called() == ["read_file", "send_email"]

@@ -71,7 +71,12 @@ impl<'a, H: Host> FilterInspector<'a, H> {
 fn denial(decision: &Decision) -> Option<Denial> {
     (!decision.is_allowed()).then(|| Denial {
         outcome: decision.outcome,
-        rule: decision.rule.clone().unwrap_or_default(),
+        // Session-rule denials name no rule: the policy is then what decided.
+        rule: decision
+            .rule
+            .clone()
+            .or_else(|| decision.policy.clone())
+            .unwrap_or_default(),
         reason: decision.reasons.first().cloned().unwrap_or_default(),
         approval: decision.approval.as_ref().map(|a| a.reference.clone()),
     })
@@ -139,6 +144,35 @@ impl<H: Host> Inspector for FilterInspector<'_, H> {
     }
 }
 
+/// GET (the server's own event stream) and DELETE (ending the session) on the MCP endpoint carry
+/// no JSON-RPC: they are decided as `mcp.<server>.session.open` / `.close` (operation `read`) so a
+/// policy scoped to `mcp.**` governs them too.
+fn session_request(
+    engine: &Engine,
+    facts: &RequestFacts,
+    host: &impl Host,
+    server: &str,
+) -> BodyVerdict {
+    let verb = match facts.method.as_str() {
+        "GET" => "open",
+        "DELETE" => "close",
+        _ => "other",
+    };
+    let action = Action::new(
+        format!("mcp.{server}.session.{verb}"),
+        facts.method.clone(),
+        crate::policy::Operation::Read,
+        Value::Null,
+    );
+    let now = host.now_nanos();
+    let token = facts.approval_token.as_deref();
+    let (decision, action_type) = judge::decide(engine, facts, host, now, action, &[], token);
+    BodyVerdict {
+        action: Some(action_type),
+        ..BodyVerdict::decided(decision)
+    }
+}
+
 impl McpState {
     /// Decide on a POST body from the agent.
     pub fn request(
@@ -152,6 +186,9 @@ impl McpState {
             return super::http::request(engine, facts, host, body);
         };
         let endpoint = gateway.endpoint(&facts.authority, &facts.host_without_port());
+        if facts.method != "POST" {
+            return session_request(engine, facts, host, &endpoint.server);
+        }
         let host = &*host;
         let token = facts.approval_token.as_deref();
         let mut inspector = FilterInspector::new(engine, facts, host, token);

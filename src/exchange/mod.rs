@@ -255,9 +255,7 @@ impl Exchange {
     fn decide_on_body<H: Host>(&mut self, host: &mut H, body: &[u8]) -> Flow {
         let engine = Rc::clone(&self.engine);
         let mut verdict = match &mut self.route {
-            Route::Mcp(state) if self.facts.method == "POST" => {
-                state.request(&engine, &self.facts, host, body)
-            }
+            Route::Mcp(state) => state.request(&engine, &self.facts, host, body),
             _ => http::request(&engine, &self.facts, host, body),
         };
         self.action = verdict.action.clone();
