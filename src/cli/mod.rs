@@ -1,7 +1,9 @@
 //! Subcommands of the native `authensor` tool (compiled into the binary only, never the filter):
-//! policy lint/test/eval, approval-token minting and MCP tool pinning, on top of the same core as the filter.
+//! policy lint/test/eval, approval-token minting, MCP tool pinning and audit-chain verification,
+//! on top of the same core as the filter.
 
 pub mod approval;
+pub mod audit;
 pub mod load;
 pub mod mcp;
 pub mod policy;
