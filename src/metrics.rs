@@ -363,6 +363,29 @@ mod tests {
     }
 
     #[test]
+    fn every_label_has_its_envoy_stats_tag() {
+        let config: serde_json::Value =
+            serde_json::from_str(include_str!("../filter-config/envoy-stats-config.json")).unwrap();
+        let tags: Vec<(&str, &str)> = config["stats_tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["tag_name"].as_str().unwrap(),
+                    t["regex"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        let expected: Vec<(&str, String)> = LABELS
+            .iter()
+            .map(|l| (*l, format!(r"({l}=\.=(.*?);\.;)")))
+            .collect();
+        let expected: Vec<(&str, &str)> = expected.iter().map(|(l, r)| (*l, r.as_str())).collect();
+        assert_eq!(tags, expected);
+    }
+
+    #[test]
     fn label_values_are_made_safe() {
         let mut out = String::new();
         push_label_value(&mut out, "a;.;b=c d/é");
