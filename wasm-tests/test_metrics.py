@@ -13,29 +13,7 @@ import pytest
 import yaml
 
 import harness
-
-POLICY = {
-    "id": "metrics-e2e",
-    "name": "metrics test policy",
-    "version": "1.0.0",
-    "rules": [
-        {
-            "id": "no-admin",
-            "effect": "deny",
-            "description": "admin is off limits",
-            "condition": {"field": "action.resource", "operator": "matches", "value": "^[^/]*/admin(/|$)"},
-        },
-        {
-            "id": "limited",
-            "effect": "allow",
-            "description": "one a minute",
-            "condition": {"field": "action.resource", "operator": "matches", "value": "^[^/]*/limited/"},
-            "rateLimit": {"requests": 1, "window": "1m", "scope": "global"},
-        },
-        {"id": "allow-rest", "effect": "allow", "description": "everything else"},
-    ],
-}
-CONFIG = {"body": {"max_bytes": 4096}, "policies": [POLICY]}
+from test_audit import CONFIG  # deny /admin, approve deletes, /limited/ two a minute, allow the rest
 
 
 def labelled(envoy: harness.Envoy, name: str, **labels) -> float | None:
@@ -72,17 +50,18 @@ def test_example_config_carries_the_same_stats_tags():
 def test_outcomes_denials_and_latency_once_the_exchange_counts_them(envoy_with, upstream):
     envoy = start(envoy_with, upstream)
     with httpx.Client(timeout=10) as c:
-        statuses = [c.get(envoy.url(p)).status_code for p in ["/ok", "/admin", "/limited/a", "/limited/b"]]
-    assert statuses == [200, 403, 200, 429]
-    envoy.wait_for_audit(4)
+        paths = ["/ok", "/admin", "/limited/a", "/limited/b", "/limited/c"]
+        statuses = [c.get(envoy.url(p)).status_code for p in paths]
+    assert statuses == [200, 403, 200, 200, 429]
+    envoy.wait_for_audit(5)
     assert labelled(envoy, "authensor_requests_total", outcome="rate_limited") == 1
     assert labelled(envoy, "authensor_requests_total", outcome="deny") == 1
-    assert labelled(envoy, "authensor_denials_total", policy="metrics-e2e", rule="no-admin") == 1
-    assert labelled(envoy, "authensor_denials_total", policy="metrics-e2e", rule="limited") == 1
+    assert labelled(envoy, "authensor_denials_total", policy="audit-e2e", rule="no-admin") == 1
+    assert labelled(envoy, "authensor_denials_total", policy="audit-e2e", rule="limited") == 1
     deadline = time.monotonic() + 5
-    while labelled(envoy, "authensor_added_latency_us_count") != 4 and time.monotonic() < deadline:
+    while labelled(envoy, "authensor_added_latency_us_count") != 5 and time.monotonic() < deadline:
         time.sleep(0.1)  # histograms reach the admin at the next stats flush (200 ms here)
-    assert labelled(envoy, "authensor_added_latency_us_count") == 4
+    assert labelled(envoy, "authensor_added_latency_us_count") == 5
 
 
 @pytest.mark.xfail(strict=False, reason="awaiting exchange integration")
