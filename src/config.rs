@@ -254,7 +254,7 @@ mod tests {
         assert_eq!(engine.body.max_bytes, 1024 * 1024);
         assert_eq!(engine.body.on_oversize, OversizeAction::Deny);
         assert!(engine.audit.log_allowed);
-        assert_eq!(engine.audit.max_line_bytes, 16 * 1024);
+        assert_eq!(engine.audit.max_line_bytes, 15 * 1024);
     }
 
     #[test]

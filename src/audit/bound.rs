@@ -7,8 +7,9 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
-/// Default for `audit.max_line_bytes`.
-pub const DEFAULT_MAX_LINE_BYTES: usize = 16 * 1024;
+/// Default for `audit.max_line_bytes`: with the proxy's log prefix, a line stays below the 16 KiB
+/// at which container runtimes (Docker, containerd's CRI) split log lines.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 15 * 1024;
 /// Smallest `audit.max_line_bytes` accepted: room for every fixed field with long strings cut.
 pub const MIN_LINE_BYTES: usize = 4 * 1024;
 /// Largest `audit.max_line_bytes` accepted.
@@ -31,7 +32,7 @@ pub fn bound_json(json: &str, budget: usize) -> Cow<'_, str> {
     let Some(layout) = scan(json.as_bytes()) else {
         return Cow::Borrowed(json);
     };
-    let cap = string_cap(json.as_bytes(), &layout.strings, target);
+    let cap = string_cap(json.len(), &layout.strings, target);
     let (cut, strings) = cut_strings(json, &layout.strings, cap);
     let (cut, items) = if cut.len() > target {
         match scan(cut.as_bytes()) {
@@ -159,23 +160,24 @@ fn marker(removed: usize) -> String {
     format!("…[truncated {removed} bytes]")
 }
 
-/// The cut form of one string's content under `cap`: bytes kept and the marker, if cutting saves.
-fn cut_one(content: &[u8], cap: usize) -> Option<(usize, String)> {
-    let keep = safe_prefix(content, cap.max(KEEP_AT_LEAST));
-    let m = marker(content.len() - keep);
-    (keep + m.len() < content.len()).then_some((keep, m))
+/// The most a string of `len` content bytes takes once cut to `cap`: at most `cap` bytes kept
+/// (a cut never splits a character, so it may keep fewer) and a marker whose count has at most
+/// as many digits as `len`. `None` when cutting would not make it shorter.
+fn cut_len(len: usize, cap: usize) -> Option<usize> {
+    let marker_max = marker(0).len() - 1 + len.to_string().len();
+    let cut = cap.max(KEEP_AT_LEAST) + marker_max;
+    (cut < len).then_some(cut)
 }
 
 /// The largest per-string cap that brings the text within `target` (or the smallest cap).
-fn string_cap(json: &[u8], strings: &[(usize, usize)], target: usize) -> usize {
+fn string_cap(json_len: usize, strings: &[(usize, usize)], target: usize) -> usize {
     let length_with = |cap: usize| -> usize {
-        strings.iter().fold(json.len(), |len, &(s, e)| {
-            let content = json.get(s..e).unwrap_or_default();
-            match cut_one(content, cap) {
-                Some((keep, m)) => len - content.len() + keep + m.len(),
-                None => len,
-            }
-        })
+        strings
+            .iter()
+            .fold(json_len, |total, &(s, e)| match cut_len(e - s, cap) {
+                Some(cut) => total - (e - s) + cut,
+                None => total,
+            })
     };
     let longest = strings.iter().map(|(s, e)| e - s).max().unwrap_or(0);
     let (mut lo, mut hi) = (KEEP_AT_LEAST, longest.max(KEEP_AT_LEAST));
@@ -201,10 +203,10 @@ fn cut_strings(json: &str, strings: &[(usize, usize)], cap: usize) -> (String, u
     let mut copied = 0;
     let mut count = 0;
     for &(s, e) in strings {
-        let content = bytes.get(s..e).unwrap_or_default();
-        if let Some((keep, m)) = cut_one(content, cap) {
+        if cut_len(e - s, cap).is_some() {
+            let keep = safe_prefix(bytes.get(s..e).unwrap_or_default(), cap.max(KEEP_AT_LEAST));
             out.push_str(json.get(copied..s + keep).unwrap_or_default());
-            out.push_str(&m);
+            out.push_str(&marker(e - s - keep));
             copied = e;
             count += 1;
         }
