@@ -264,15 +264,16 @@ fn check_chain(id: &str, entries: &[Entry], options: Options, report: &mut Repor
             continue;
         }
         if e.seq > a.seq + 1 {
+            let missing = match (a.seq + 1, e.seq - 1) {
+                (one, last) if one == last => format!("seq {one} is"),
+                (first, last) => format!("seq {first} to {last} are"),
+            };
             problem(
                 ProblemKind::Deleted,
                 e,
                 format!(
-                    "seq {} to {} are missing between line {} and line {}",
-                    a.seq + 1,
-                    e.seq - 1,
-                    a.line,
-                    e.line
+                    "{missing} missing between line {} and line {}",
+                    a.line, e.line
                 ),
             );
         } else if e.prev != a.hash {
@@ -357,7 +358,14 @@ mod tests {
         lines.remove(4); // vm-a seq 2; vm-a seq 3 is now on line 7
         let report = check(&lines);
         assert_eq!(kinds(&report), vec![(ProblemKind::Deleted, 7)]);
-        assert!(report.problems[0].detail.contains("seq 2 to 2 are missing"));
+        assert_eq!(
+            report.problems[0].detail,
+            "seq 2 is missing between line 2 and line 7"
+        );
+        lines.remove(6); // and seq 3
+        assert!(check(&lines).problems[0]
+            .detail
+            .starts_with("seq 2 to 3 are missing"));
     }
 
     #[test]
