@@ -9,7 +9,7 @@ WASM := target/wasm32-wasip1/release/authensor_filter.wasm
 CLI := target/release/authensor
 CARGO_SOURCES := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 
-.PHONY: all toolchain venv build run test lint unit wasm-unit policies e2e clean
+.PHONY: all toolchain venv build run test lint unit wasm-unit policies e2e clean oci-tools image push istio-manifests bench bench-quick bench-deps bench-wrk bench-hostcalls
 
 all: build
 
@@ -25,8 +25,12 @@ $(VENV)/.installed: wasm-tests/requirements.txt
 
 build: toolchain $(WASM) $(CLI)
 
-$(WASM): $(CARGO_SOURCES)
-	cargo build --release --target wasm32-wasip1 --lib
+# Registry sources are named under /cargo rather than this machine's CARGO_HOME, so the module (and
+# the image digest built from it) does not depend on where cargo keeps its cache.
+CARGO_HOME ?= $(HOME)/.cargo
+$(WASM): $(CARGO_SOURCES) Makefile
+	CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="--remap-path-prefix=$(CARGO_HOME)=/cargo" \
+	  cargo build --release --target wasm32-wasip1 --lib
 	@ls -l $(WASM) | awk '{print "wasm size: " $$5 " bytes"}'
 
 $(CLI): $(CARGO_SOURCES)
@@ -53,8 +57,68 @@ policies: build
 	$(CLI) config check filter-config/config.json
 	$(CLI) policy test filter-config/policies/*.test.json
 
-e2e: build venv
+e2e: build venv oci-tools istio-manifests
 	$(PY) -m pytest wasm-tests -q
+
+# --- OCI image and Istio manifests (README: "Deploying on Istio") ---
+IMAGE_NAME ?= authensor-filter
+IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+# compat: one tar+gzip layer holding plugin.wasm (Istio's most compatible form); oci: Wasm OCI artifact.
+IMAGE_VARIANT ?= compat
+# Where `make push` sends the image and where the rendered WasmPlugins pull it from.
+REGISTRY ?= registry.example.com/authensor
+OCI_OUT := target/oci
+# A loopback registry speaks plain HTTP.
+PUSH_TLS ?= $(if $(filter localhost% 127.%,$(REGISTRY)),--dest-tls-verify=false)
+
+# Debian's skopeo (push/pull) and docker-registry (the registry the tests start), if missing.
+oci-tools:
+	@missing="$$(for t in skopeo docker-registry; do command -v $$t >/dev/null || echo $$t; done)"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+image: toolchain $(WASM)
+	python3 istio/oci_image.py --wasm $(WASM) --out $(OCI_OUT) --name $(IMAGE_NAME) --tag $(IMAGE_TAG)
+
+push: image oci-tools
+	@test "$(origin REGISTRY)" != file || { echo "usage: make push REGISTRY=host[:port]/path [IMAGE_VARIANT=compat|oci]" >&2; exit 2; }
+	skopeo copy --preserve-digests $(PUSH_TLS) oci:$(OCI_OUT)/$(IMAGE_VARIANT):$(IMAGE_TAG) docker://$(REGISTRY)/$(IMAGE_NAME):$(IMAGE_TAG)
+
+istio-manifests: image $(CLI)
+	python3 istio/render_manifests.py --image $(REGISTRY)/$(IMAGE_NAME):$(IMAGE_TAG) \
+	  --variant $(IMAGE_VARIANT) --summary $(OCI_OUT)/image.json --cli $(CLI)
+
+# Benchmark (benches/README.md): the filter (A) against a no-op body-reading filter (B) and no
+# filter (C), each in its own one-worker Envoy. Writes target/bench/report.json and prints a table.
+NOOP_WASM := target/noop-filter/wasm32-wasip1/release/noop_filter.wasm
+BENCH_TOOLS := target/bench-tools/release/bench-upstream
+HOSTCALL_PROBE := target/hostcall-probe/wasm32-wasip1/release/hostcall_probe.wasm
+
+bench: build venv bench-deps
+	$(PY) benches/bench.py --mode full
+
+bench-quick: build venv bench-deps
+	$(PY) benches/bench.py --mode quick
+
+# The cost of each kind of proxy-wasm hostcall inside Envoy (benches/hostcalls.py).
+bench-hostcalls: venv bench-deps $(HOSTCALL_PROBE)
+	$(PY) benches/hostcalls.py
+
+bench-deps: toolchain bench-wrk $(NOOP_WASM) $(BENCH_TOOLS)
+
+bench-wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+
+$(NOOP_WASM): $(wildcard benches/noop-filter/Cargo.* benches/noop-filter/src/*.rs)
+	cd benches/noop-filter && cargo build --locked --release --target wasm32-wasip1 --target-dir ../../target/noop-filter
+
+$(HOSTCALL_PROBE): $(wildcard benches/hostcall-probe/Cargo.* benches/hostcall-probe/src/*.rs)
+	cd benches/hostcall-probe && cargo build --release --target wasm32-wasip1 --target-dir ../../target/hostcall-probe
+
+$(BENCH_TOOLS): $(wildcard benches/bench-tools/Cargo.* benches/bench-tools/src/*.rs benches/bench-tools/src/bin/*.rs)
+	cd benches/bench-tools && cargo build --locked --release --target-dir ../../target/bench-tools
 
 clean:
 	cargo clean

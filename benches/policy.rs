@@ -111,6 +111,8 @@ fn main() {
         black_box(scoped.evaluate(&store, &mix[i as usize % mix.len()], &req));
     });
     println!("policy eval, 15 templates, unscoped last (worst-case walk), mix:   {ns:8.0} ns/op");
+    // The report's `policy_eval_ns`: the largest template set, worst-case walk (benches/README.md).
+    println!("RESULT policy_eval_ns={ns:.0}");
 
     // 3. A stateless decision (no rate-limit rule reached) and a stateful one (rate-limit hit).
     let stateless = envelope("code.exec.rm", "execute", "production", "{}");

@@ -1,7 +1,8 @@
 //! The proxy-wasm adapter: the root context compiles the configuration once per VM, HTTP
 //! contexts forward every callback to the core's [`Exchange`], and [`ProxyHost`] implements the
-//! core's [`Host`] with hostcalls. No decisions are made here. Per VM, the root also keeps the
-//! audit chain and the metric registry, shared with every stream.
+//! core's [`Host`] with hostcalls (request data through [`crate::abi`], which cannot panic).
+//! No decisions are made here. Per VM, the root also keeps the audit chain and the metric
+//! registry, shared with every stream.
 
 use std::cell::RefCell;
 use std::collections::hash_map::RandomState;
@@ -11,8 +12,9 @@ use std::time::UNIX_EPOCH;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, BufferType, ContextType, MapType, Status};
+use proxy_wasm::types::{Action, BufferType, ContextType, MapType};
 
+use crate::abi;
 use crate::audit::chain::{seal_if_audit, Chain};
 use crate::config::Engine;
 use crate::exchange::{Exchange, Flow};
@@ -159,17 +161,17 @@ impl ProxyHost {
     }
 }
 
-fn headers(dir: Direction) -> MapType {
+fn headers(dir: Direction) -> u32 {
     match dir {
-        Direction::Request => MapType::HttpRequestHeaders,
-        Direction::Response => MapType::HttpResponseHeaders,
+        Direction::Request => MapType::HttpRequestHeaders as u32,
+        Direction::Response => MapType::HttpResponseHeaders as u32,
     }
 }
 
-fn body_buffer(dir: Direction) -> BufferType {
+fn body_buffer(dir: Direction) -> u32 {
     match dir {
-        Direction::Request => BufferType::HttpRequestBody,
-        Direction::Response => BufferType::HttpResponseBody,
+        Direction::Request => BufferType::HttpRequestBody as u32,
+        Direction::Response => BufferType::HttpResponseBody as u32,
     }
 }
 
@@ -199,25 +201,23 @@ impl Host for ProxyHost {
     }
 
     fn header(&self, dir: Direction, name: &str) -> Option<String> {
-        hostcalls::get_map_value(headers(dir), name).ok().flatten()
+        abi::header(headers(dir), name).map(|v| String::from_utf8_lossy(&v).into_owned())
     }
 
     fn set_header(&mut self, dir: Direction, name: &str, value: Option<&str>) {
-        let _ = hostcalls::set_map_value(headers(dir), name, value);
+        abi::set_header(headers(dir), name, value);
     }
 
     fn body(&self, dir: Direction, start: usize, len: usize) -> Option<Vec<u8>> {
-        hostcalls::get_buffer(body_buffer(dir), start, len)
-            .ok()
-            .flatten()
+        abi::buffer(body_buffer(dir), start, len)
     }
 
     fn set_body(&mut self, dir: Direction, body: &[u8]) {
-        let _ = hostcalls::set_buffer(body_buffer(dir), 0, usize::MAX, body);
+        abi::set_buffer(body_buffer(dir), 0, usize::MAX, body);
     }
 
     fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
-        hostcalls::get_property(path.to_vec()).ok().flatten()
+        abi::property(path)
     }
 
     fn send_reply(&mut self, status: u32, headers: &[(&str, &str)], body: &[u8]) {
@@ -237,18 +237,10 @@ impl Host for ProxyHost {
     }
 
     fn shared_get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
-        // An empty value comes back as no bytes but a token: the entry exists.
-        match hostcalls::get_shared_data(key) {
-            Ok((value, Some(cas))) => Some((value.unwrap_or_default(), cas)),
-            _ => None,
-        }
+        abi::shared_get(key)
     }
 
     fn shared_set(&self, key: &str, value: &[u8], cas: u32) -> bool {
-        let cas = (cas != 0).then_some(cas);
-        !matches!(
-            hostcalls::set_shared_data(key, Some(value), cas),
-            Err(Status::CasMismatch) | Err(_)
-        )
+        abi::shared_set(key, value, cas)
     }
 }

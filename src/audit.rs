@@ -9,6 +9,7 @@ pub mod verify;
 
 use serde::Serialize;
 
+use crate::aegis::Finding;
 use crate::decision::Decision;
 use crate::request::RequestFacts;
 use crate::timefmt::rfc3339_millis;
@@ -52,6 +53,41 @@ pub struct AuditRecord<'a> {
     pub body_bytes: u64,
     /// Time the filter itself spent on this request, in microseconds.
     pub added_us: f64,
+    /// What the scanner found (never the matched text).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub detections: Vec<DetectionRecord<'a>>,
+    /// Spans replaced in the request body.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub redactions: usize,
+    /// What a protocol gateway did along the way (tools removed, results blocked, ...).
+    #[serde(skip_serializing_if = "<[AuditEvent]>::is_empty")]
+    pub events: &'a [AuditEvent],
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// One detection as the audit line records it.
+#[derive(Serialize)]
+pub struct DetectionRecord<'a> {
+    pub r#type: &'static str,
+    pub sub_type: &'a str,
+    pub severity: &'static str,
+    pub rule: &'a str,
+    pub path: &'a str,
+    /// What the configuration did about it: `block`, `redact` or `log`.
+    pub action: &'static str,
+}
+
+/// Something a gateway did, for the audit line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEvent {
+    pub event: &'static str,
+    /// The action type, tool or method concerned.
+    pub subject: String,
+    pub rule: String,
+    pub reason: String,
 }
 
 #[derive(Serialize)]
@@ -93,7 +129,32 @@ impl<'a> AuditRecord<'a> {
             status,
             body_bytes,
             added_us: (added_nanos as f64 / 100.0).round() / 10.0,
+            detections: Vec::new(),
+            redactions: 0,
+            events: &[],
         }
+    }
+
+    /// Add the scanner's findings, the redaction count and gateway events.
+    pub fn add_details(
+        &mut self,
+        findings: &'a [Finding],
+        redactions: usize,
+        events: &'a [AuditEvent],
+    ) {
+        self.detections = findings
+            .iter()
+            .map(|f| DetectionRecord {
+                r#type: f.detection.kind.as_str(),
+                sub_type: &f.detection.sub_type,
+                severity: f.detection.severity.as_str(),
+                rule: &f.detection.rule,
+                path: &f.detection.path,
+                action: f.action.as_str(),
+            })
+            .collect();
+        self.redactions = redactions;
+        self.events = events;
     }
 
     /// The single-line JSON form.

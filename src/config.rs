@@ -4,10 +4,13 @@
 use serde::Deserialize;
 use std::fmt;
 
+use crate::aegis::{AegisConfig, Scanner};
 use crate::audit::bound;
 use crate::policy::model::PolicyModel;
 use crate::policy::settings::{ApprovalSettings, StateSettings};
 use crate::policy::PolicyEngine;
+use crate::protocol::llm::config::{LlmConfig, LlmSettings};
+use crate::protocol::mcp::config::{CompiledMcp, McpConfig};
 
 /// A configuration problem: where it is (JSON path) and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +47,12 @@ pub struct FilterConfig {
     pub policies: Vec<PolicyModel>,
     pub approval: ApprovalSettings,
     pub policy_state: StateSettings,
+    /// The content scanner (every detector on by default).
+    pub aegis: AegisConfig,
+    /// The MCP gateway; absent means MCP traffic is treated as plain HTTP.
+    pub mcp: Option<McpConfig>,
+    /// LLM API recognition, masking and compression handling.
+    pub llm: LlmConfig,
 }
 
 /// Who the agent behind this sidecar is, when the traffic itself does not say.
@@ -165,6 +174,10 @@ pub struct Engine {
     pub body: BodyConfig,
     pub audit: AuditConfig,
     pub policy: PolicyEngine,
+    pub scanner: Scanner,
+    /// The MCP gateway, when the configuration has an `mcp` section.
+    pub mcp: Option<CompiledMcp>,
+    pub llm: LlmSettings,
 }
 
 impl Engine {
@@ -219,6 +232,9 @@ impl Engine {
             body: config.body,
             audit: config.audit,
             policy,
+            scanner: Scanner::compile(&config.aegis)?,
+            mcp: config.mcp.map(CompiledMcp::compile).transpose()?,
+            llm: LlmSettings::compile(config.llm)?,
         })
     }
 }

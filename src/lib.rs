@@ -22,4 +22,6 @@ pub mod timefmt;
 pub mod fake_host;
 
 #[cfg(target_arch = "wasm32")]
+mod abi;
+#[cfg(target_arch = "wasm32")]
 mod adapter;

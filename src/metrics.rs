@@ -88,12 +88,15 @@ pub const OTHER: &str = "other";
 /// Label value when there is no policy or rule (for example a built-in check decided).
 pub const NONE: &str = "none";
 
-/// Rule ids of the filter's own checks (not from any policy).
+/// Rule ids of the filter's own checks (not from any policy); ids under the prefixes below are
+/// accepted too (`aegis.unscannable`, `llm.format`, `llm.on_compressed`, ...).
 pub const BUILTIN_RULES: &[&str] = &[
     "body.max_bytes",
     "body",
+    "body.hold_headers",
     "stream",
     "canary",
+    "aegis",
     RULE_BATCH,
     RULE_INVALID,
     RULE_RUG_PULL,

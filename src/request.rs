@@ -57,10 +57,14 @@ pub struct RequestFacts {
     /// The peer address without its port.
     pub source_ip: Option<String>,
     pub user_agent: Option<String>,
+    pub accept: Option<String>,
+    /// The approval token presented in the configured header (removed before forwarding).
+    pub approval_token: Option<String>,
 }
 
 impl RequestFacts {
-    /// Read the request's facts from the host.
+    /// Read the request's facts from the host. Called at request headers: later, once the headers
+    /// have gone upstream, the proxy no longer lets the filter read them.
     pub fn gather(host: &impl Host, engine: &Engine) -> RequestFacts {
         let header = |name: &str| host.header(Direction::Request, name);
         let raw_path = header(":path").unwrap_or_default();
@@ -80,6 +84,8 @@ impl RequestFacts {
                 .and_then(|b| String::from_utf8(b).ok())
                 .map(|a| strip_port(&a).to_owned()),
             user_agent: header("user-agent"),
+            accept: header("accept"),
+            approval_token: header(&engine.policy.approval_header),
         }
     }
 

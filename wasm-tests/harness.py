@@ -199,13 +199,8 @@ class Envoy:
         self.port = self._listener_port("agent")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_process(self.proc)
         if getattr(self, "log_file", None):
             self.log_file.close()
 
@@ -264,6 +259,17 @@ class Envoy:
             if listener["name"] == name:
                 return int(listener["local_address"]["socket_address"]["port_value"])
         raise EnvoyFailed(f"listener {name} not found", self.log())
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """Terminate a process this harness started; kill it if it does not exit within 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def envoy_validate(config_file: Path) -> subprocess.CompletedProcess:

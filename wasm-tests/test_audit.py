@@ -114,7 +114,7 @@ def test_the_schema_takes_the_fields_integration_adds_and_rejects_values_and_dri
         mode="shadow",
         would="deny",
         redactions=2,
-        detections=[{"type": "pii", "sub_type": "email", "severity": "medium", "rule": "pii.email", "path": "$.messages[0].content"}],
+        detections=[{"type": "pii", "sub_type": "email", "severity": "medium", "rule": "pii.email", "path": "$.messages[0].content", "action": "redact"}],
         events=[{"event": "mcp.tool_removed", "subject": "delete_repo", "rule": "mcp.tool_poisoning", "reason": "hidden instruction"}],
     )
     assert list(VALIDATOR.iter_errors(line)) == []

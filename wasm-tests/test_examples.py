@@ -32,6 +32,13 @@ def test_demo_config_inlines_the_shipped_default():
     assert inline == json.loads(DEFAULT_CONFIG.read_text())
 
 
+def test_default_config_carries_the_shipped_policy_files_unchanged():
+    policies = json.loads(DEFAULT_CONFIG.read_text())["policies"]
+    files = ["http-egress", "mcp-gateway", "llm-guard"]
+    shipped = [json.loads((DEFAULT_CONFIG.parent / "policies" / f"{name}.json").read_text()) for name in files]
+    assert policies == shipped
+
+
 def test_default_config_blocks_the_demo_request_and_allows_the_other(envoy_with, upstream):
     envoy = envoy_with(DEFAULT_CONFIG.read_text(), upstream)
     assert httpx.get(envoy.url("/v1/status")).status_code == 200

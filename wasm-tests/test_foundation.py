@@ -113,7 +113,7 @@ def test_body_split_across_many_chunks_is_decided_whole(envoy_with, upstream, cl
 
 def test_clean_chunked_body_arrives_whole(envoy_with, upstream, client):
     envoy = envoy_with(CONFIG, upstream)
-    body = bytes(range(256)) * 100
+    body = "".join(f"line {i}: the quick brown fox\n" for i in range(1000)).encode()
     r = client.post(envoy.url("/upload"), content=pieces(body, 1000))
     assert r.status_code == 200
     [seen] = upstream.requests
@@ -134,6 +134,15 @@ def test_over_limit_body_gets_413(envoy_with, upstream, client, streamed):
     assert upstream.requests == []
     line = only_audit_line(envoy)
     assert (line["decision"], line["status"], line["rule"]) == ("deny", 413, "body.max_bytes")
+
+
+def test_a_body_that_is_not_text_is_refused_not_passed_unscanned(envoy_with, upstream):
+    envoy = envoy_with(CONFIG, upstream)
+    r = httpx.post(envoy.url("/upload"), content=bytes(range(256)) * 10)
+    assert r.status_code == 400
+    assert r.json()["error"]["type"] == "unscannable_body"
+    assert upstream.requests == []
+    assert only_audit_line(envoy)["rule"] == "aegis.unscannable"
 
 
 def test_over_limit_body_can_pass_unscanned_with_audit(envoy_with, upstream):
@@ -183,3 +192,16 @@ def test_invalid_config_refuses_to_start_and_names_the_field(upstream, bad, path
     assert len(errors) == 1, failed.value.log
     assert f"invalid configuration: {path}" in errors[0]
     assert upstream.requests == []
+
+
+def test_a_header_that_is_not_utf8_is_read_not_fatal(envoy_with, upstream):
+    # Envoy accepts bytes 0x80-0xFF in header values; the filter must neither crash its VM on
+    # them nor stop deciding: the next requests on the same worker are served as usual.
+    envoy = envoy_with(CONFIG, upstream)
+    with httpx.Client(timeout=10) as c:
+        odd = c.get(envoy.url("/v1/ok"), headers={"traceparent": b"00-\xff\xfe-01", "x-note": b"caf\xe9"})
+        assert odd.status_code == 200
+        assert c.get(envoy.url("/admin")).status_code == 403
+        assert c.get(envoy.url("/v1/ok")).status_code == 200
+    assert [line["decision"] for line in envoy.wait_for_audit(3)] == ["allow", "deny", "allow"]
+    assert "panic" not in envoy.log()

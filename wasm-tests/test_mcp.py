@@ -1,10 +1,9 @@
 """The MCP gateway in a real Envoy: an MCP server built with the official Python SDK behind the
 filter, the SDK's Streamable HTTP client as the agent, in both response modes (JSON and SSE).
 
-The first test runs the stack with the current filter, which passes allowed traffic: it proves the
-server, client and fixtures work. The rest need the MCP gateway wired into the request path
-(`src/exchange.rs`) and are marked xfail until then; the server's own logs prove what never
-arrived.
+The first tests run the stack with the gateway off, an allow-all policy and the scanner off: they
+prove the server, client and fixtures work. The rest run the gateway; the server's own logs prove
+what never arrived.
 """
 
 from __future__ import annotations
@@ -20,7 +19,11 @@ from mcp_harness import MODES, messages_in
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "shared" / "authensor" / "policy-templates"
 
-awaiting_integration = pytest.mark.xfail(reason="awaiting exchange integration", strict=False)
+# The filter as a pass-through: no gateway, one allow-all policy, no scanning.
+PASS_THROUGH = {
+    "aegis": {"enabled": False},
+    "policies": [{"id": "all", "name": "all", "version": "1.0.0", "rules": [{"id": "allow", "effect": "allow"}]}],
+}
 
 # The server is reached as 127.0.0.1:<port>; the gateway calls it `files` in action types.
 SERVER = {"authority": "127.0.0.1", "name": "files"}
@@ -76,7 +79,7 @@ def mode(request) -> str:
 
 
 def test_a_real_tool_call_through_envoy_returns_the_servers_answer(mcp_gateway, mode):
-    stack = mcp_gateway(mode, {})
+    stack = mcp_gateway(mode, PASS_THROUGH)
 
     async def agent(session):
         return await session.list_tools(), await session.call_tool("read_file", {"path": "/tmp/notes.txt"})
@@ -98,8 +101,8 @@ def test_a_real_tool_call_through_envoy_returns_the_servers_answer(mcp_gateway, 
 
 
 def test_the_test_server_behaves_as_the_gateway_tests_assume(mcp_gateway):
-    """What the xfail tests below rely on, checked through Envoy with the current filter."""
-    stack = mcp_gateway("sse", {})
+    """What the gateway tests below rely on, checked through Envoy with the filter passing traffic."""
+    stack = mcp_gateway("sse", PASS_THROUGH)
 
     async def agent(session):
         listed = {t.name: t for t in (await session.list_tools()).tools}
@@ -127,7 +130,6 @@ def test_the_test_server_behaves_as_the_gateway_tests_assume(mcp_gateway):
 # -- the gateway ------------------------------------------------------------------------------
 
 
-@awaiting_integration
 def test_allowed_call_works(mcp_gateway, mode):
     stack = mcp_gateway(mode, gateway_config())
     result = stack.run(lambda s: s.call_tool("read_file", {"path": "/tmp/a.txt"}))
@@ -135,7 +137,6 @@ def test_allowed_call_works(mcp_gateway, mode):
     assert stack.server.tools_called() == ["read_file"]
 
 
-@awaiting_integration
 def test_call_denied_by_tool_name_never_reaches_the_server(mcp_gateway, mode):
     stack = mcp_gateway(mode, gateway_config())
     result = stack.run(lambda s: s.call_tool("run_shell", {"command": "rm -rf /srv"}))
@@ -146,7 +147,6 @@ def test_call_denied_by_tool_name_never_reaches_the_server(mcp_gateway, mode):
     assert any(line["decision"] == "deny" and "no-shell" in json.dumps(line) for line in stack.envoy.wait_for_audit(2))
 
 
-@awaiting_integration
 def test_call_denied_by_argument_value_never_reaches_the_server(mcp_gateway, mode):
     stack = mcp_gateway(mode, gateway_config())
 
@@ -161,7 +161,6 @@ def test_call_denied_by_argument_value_never_reaches_the_server(mcp_gateway, mod
     assert stack.server.calls() == [{"tool": "read_file", "arguments": {"path": "/tmp/fine"}}]
 
 
-@awaiting_integration
 def test_tools_denied_whatever_the_arguments_are_not_listed(mcp_gateway, mode):
     stack = mcp_gateway(mode, gateway_config())
     names = tool_names(stack.run(lambda s: s.list_tools()))
@@ -169,7 +168,6 @@ def test_tools_denied_whatever_the_arguments_are_not_listed(mcp_gateway, mode):
     assert {"read_file", "list_dir", "send_email"} <= names
 
 
-@awaiting_integration
 def test_poisoned_tool_is_hidden_and_cannot_be_called(mcp_gateway, mode):
     stack = mcp_gateway(mode, gateway_config())
 
@@ -184,7 +182,6 @@ def test_poisoned_tool_is_hidden_and_cannot_be_called(mcp_gateway, mode):
     assert any("tool_poison" in json.dumps(line) for line in stack.envoy.audit())
 
 
-@awaiting_integration
 def test_changed_tool_definition_is_caught(mcp_gateway, mode):
     stack = mcp_gateway(mode, gateway_config())
     before = stack.run(lambda s: s.list_tools())
@@ -201,7 +198,6 @@ def test_changed_tool_definition_is_caught(mcp_gateway, mode):
     assert stack.server.tools_called() == []
 
 
-@awaiting_integration
 def test_changed_tool_definition_only_alerts_when_configured(mcp_gateway):
     stack = mcp_gateway("json", gateway_config(rug_pull="alert"))
     stack.run(lambda s: s.list_tools())
@@ -210,7 +206,6 @@ def test_changed_tool_definition_only_alerts_when_configured(mcp_gateway):
     assert any("tool_changed" in json.dumps(line) for line in stack.envoy.audit())
 
 
-@awaiting_integration
 def test_tool_result_carrying_an_injection_is_blocked(mcp_gateway, mode):
     stack = mcp_gateway(mode, gateway_config())
     result = stack.run(lambda s: s.call_tool("fetch_page", {"url": "https://news.example/today"}))
@@ -221,7 +216,6 @@ def test_tool_result_carrying_an_injection_is_blocked(mcp_gateway, mode):
     assert stack.server.tools_called() == ["fetch_page"]
 
 
-@awaiting_integration
 def test_tool_result_carrying_a_secret_is_redacted(mcp_gateway, mode):
     stack = mcp_gateway(mode, gateway_config())
     result = stack.run(lambda s: s.call_tool("get_config", {"name": "aws"}))
@@ -231,7 +225,6 @@ def test_tool_result_carrying_a_secret_is_redacted(mcp_gateway, mode):
     assert "[REDACTED:" in text and "region = eu-west-1" in text
 
 
-@awaiting_integration
 def test_batch_with_one_bad_call_forwards_nothing_and_answers_every_id(mcp_gateway, mode):
     stack = mcp_gateway(mode, gateway_config())
     sid = stack.session_id()
@@ -249,7 +242,6 @@ def test_batch_with_one_bad_call_forwards_nothing_and_answers_every_id(mcp_gatew
     assert not any("run_shell" in body for body in stack.server.request_bodies())
 
 
-@awaiting_integration
 def test_duplicate_key_smuggling_is_rejected(mcp_gateway, mode):
     stack = mcp_gateway(mode, gateway_config())
     sid = stack.session_id()
@@ -267,7 +259,6 @@ def test_duplicate_key_smuggling_is_rejected(mcp_gateway, mode):
     assert stack.server.tools_called() == []
 
 
-@awaiting_integration
 def test_denial_as_jsonrpc_error_in_sse(mcp_gateway):
     stack = mcp_gateway("sse", gateway_config(deny_reply="jsonrpc_error", reply_format="sse"))
 
@@ -289,7 +280,6 @@ def test_denial_as_jsonrpc_error_in_sse(mcp_gateway):
     assert stack.server.tools_called() == []
 
 
-@awaiting_integration
 def test_the_mcp_gateway_template_reads_freely_and_holds_the_rest_for_approval(mcp_gateway, mode):
     template = json.loads((TEMPLATES / "mcp-gateway.json").read_text())
     # As shipped its scope is `mcp.*`, where `*` is one segment: it covers no `mcp.<server>.<tool>`

@@ -38,9 +38,12 @@ fn classify(text: &str, start: usize, end: usize) -> Token {
             inner_punct = true;
         }
     }
-    let code_char = bytes
-        .iter()
-        .any(|b| matches!(b, b'=' | b';' | b'{' | b'}' | b'<' | b'>' | b'_' | b'/' | b'@' | b'#'));
+    let code_char = bytes.iter().any(|b| {
+        matches!(
+            b,
+            b'=' | b';' | b'{' | b'}' | b'<' | b'>' | b'_' | b'/' | b'@' | b'#'
+        )
+    });
     Token {
         start,
         end,
@@ -59,7 +62,11 @@ pub fn suffix(text: &str) -> Option<Range<usize>> {
     let mut ring = [Token::default(); WINDOW];
     let mut n = 0usize;
     let mut start = None;
-    for (i, b) in text.bytes().enumerate().chain(std::iter::once((text.len(), b' '))) {
+    for (i, b) in text
+        .bytes()
+        .enumerate()
+        .chain(std::iter::once((text.len(), b' ')))
+    {
         let space = b.is_ascii_whitespace();
         match (start, space) {
             (None, false) => start = Some(i),

@@ -19,17 +19,58 @@ const URL: u16 = 5001;
 const BEARER: u16 = 5002;
 
 const GENERIC_KEYWORDS: &[&str] = &[
-    "*key", "*keys", "*keyid", "*key_id", "*token", "*secret", "*secrets", "*password",
-    "*passwd", "*pwd", "*pass", "*passphrase", "*credential", "*credentials", "*auth",
-    "*api_key", "*apikey",
+    "*key",
+    "*keys",
+    "*keyid",
+    "*key_id",
+    "*token",
+    "*secret",
+    "*secrets",
+    "*password",
+    "*passwd",
+    "*pwd",
+    "*pass",
+    "*passphrase",
+    "*credential",
+    "*credentials",
+    "*auth",
+    "*api_key",
+    "*apikey",
 ];
 
 /// Database and message-broker URL schemes.
 const DB_SCHEMES: &[&str] = &[
-    "postgres", "postgresql", "mysql", "mariadb", "mongodb", "mongodb+srv", "redis", "rediss",
-    "amqp", "amqps", "mssql", "sqlserver", "cockroachdb", "couchdb", "clickhouse", "neo4j",
-    "neo4j+s", "bolt", "oracle", "db2", "cassandra", "memcached", "nats", "kafka", "snowflake",
-    "elasticsearch", "ldap", "ldaps", "sqlite", "jdbc:postgresql", "jdbc:mysql",
+    "postgres",
+    "postgresql",
+    "mysql",
+    "mariadb",
+    "mongodb",
+    "mongodb+srv",
+    "redis",
+    "rediss",
+    "amqp",
+    "amqps",
+    "mssql",
+    "sqlserver",
+    "cockroachdb",
+    "couchdb",
+    "clickhouse",
+    "neo4j",
+    "neo4j+s",
+    "bolt",
+    "oracle",
+    "db2",
+    "cassandra",
+    "memcached",
+    "nats",
+    "kafka",
+    "snowflake",
+    "elasticsearch",
+    "ldap",
+    "ldaps",
+    "sqlite",
+    "jdbc:postgresql",
+    "jdbc:mysql",
 ];
 
 /// Compiled regexes, one per format row plus the generic ones.
@@ -293,19 +334,64 @@ fn near_keyword_token(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
 fn is_secret_key_name(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     const NOT: &[&str] = &[
-        "public", "primary", "foreign", "sort", "partition", "cache", "idempot", "dedup",
-        "lookup", "keyword", "monkey", "keyboard", "max_token", "token_count", "tokens_used",
-        "token_type", "tokenizer", "page_token", "next_token", "keys", "author", "key_id",
-        "keyid", "hash_key", "row_key", "api_key_name", "key_name", "num_tokens", "total_tokens",
-        "completion_tokens", "prompt_tokens", "input_tokens", "output_tokens",
+        "public",
+        "primary",
+        "foreign",
+        "sort",
+        "partition",
+        "cache",
+        "idempot",
+        "dedup",
+        "lookup",
+        "keyword",
+        "monkey",
+        "keyboard",
+        "max_token",
+        "token_count",
+        "tokens_used",
+        "token_type",
+        "tokenizer",
+        "page_token",
+        "next_token",
+        "keys",
+        "author",
+        "key_id",
+        "keyid",
+        "hash_key",
+        "row_key",
+        "api_key_name",
+        "key_name",
+        "num_tokens",
+        "total_tokens",
+        "completion_tokens",
+        "prompt_tokens",
+        "input_tokens",
+        "output_tokens",
     ];
     if NOT.iter().any(|n| k.contains(n)) {
         return false;
     }
     const STRONG: &[&str] = &[
-        "password", "passwd", "pwd", "secret", "passphrase", "credential", "private_key",
-        "privatekey", "apikey", "api_key", "api-key", "access_key", "accesskey", "auth_token",
-        "access_token", "refresh_token", "bearer", "signing_key", "session_token", "x-api-key",
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "passphrase",
+        "credential",
+        "private_key",
+        "privatekey",
+        "apikey",
+        "api_key",
+        "api-key",
+        "access_key",
+        "accesskey",
+        "auth_token",
+        "access_token",
+        "refresh_token",
+        "bearer",
+        "signing_key",
+        "session_token",
+        "x-api-key",
     ];
     STRONG.iter().any(|s| k.contains(s))
         || k.ends_with("token")
@@ -399,15 +485,18 @@ fn pem_end(text: &str, header_end: usize) -> usize {
     let scope = rest.get(..limit).unwrap_or(rest);
     if let Some(end) = scope.find("-----END") {
         let after = scope.get(end + 8..).unwrap_or("");
-        let close = after
-            .find("-----")
-            .map_or(after.len(), |i| i + 5)
-            .min(80);
+        let close = after.find("-----").map_or(after.len(), |i| i + 5).min(80);
         return header_end + end + 8 + close;
     }
     let body = scope
         .bytes()
-        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b' ' | b'\n' | b'\r' | b'\\' | b':' | b'-' | b','))
+        .take_while(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'+' | b'/' | b'=' | b' ' | b'\n' | b'\r' | b'\\' | b':' | b'-' | b','
+                )
+        })
         .count();
     header_end + body
 }
@@ -445,7 +534,8 @@ mod tests {
 
     #[test]
     fn pem_block_span_covers_the_end_line() {
-        let text = "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAK\n-----END RSA PRIVATE KEY----- tail";
+        let text =
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAK\n-----END RSA PRIVATE KEY----- tail";
         let header_end = "-----BEGIN RSA PRIVATE KEY-----".len();
         let end = pem_end(text, header_end);
         assert_eq!(&text[end..], " tail");

@@ -215,13 +215,7 @@ const SINGLES: &[(u16, &str, &str, Severity, f32)] = &[
         Severity::Medium,
         0.6,
     ),
-    (
-        TOLD,
-        "inj.persuasion",
-        OVERRIDE,
-        Severity::Medium,
-        0.55,
-    ),
+    (TOLD, "inj.persuasion", OVERRIDE, Severity::Medium, 0.55),
     (
         MODE,
         "inj.privileged_mode",
@@ -257,13 +251,7 @@ const SINGLES: &[(u16, &str, &str, Severity, f32)] = &[
         Severity::Low,
         0.3,
     ),
-    (
-        AGREED,
-        "inj.false_context",
-        OVERRIDE,
-        Severity::Low,
-        0.4,
-    ),
+    (AGREED, "inj.false_context", OVERRIDE, Severity::Low, 0.4),
     (
         SYSPROMPT,
         "inj.prompt_mention",

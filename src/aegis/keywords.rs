@@ -75,9 +75,8 @@ impl KeywordSetBuilder {
             }
         };
         if let Some(tags) = self.tags.get_mut(slot) {
-            let same = |t: &Tag| {
-                t.owner == owner && t.code == code && t.left == left && t.right == right
-            };
+            let same =
+                |t: &Tag| t.owner == owner && t.code == code && t.left == left && t.right == right;
             if !tags.iter().any(same) {
                 tags.push(tag);
             }
@@ -126,8 +125,7 @@ fn parse_spec(spec: &str) -> (bool, &str, bool) {
 /// Letters of scripts that separate words with spaces and have no clitics glued to words.
 fn is_bounded_letter(c: char) -> bool {
     c.is_ascii_alphanumeric()
-        || (c.is_alphabetic()
-            && matches!(c as u32, 0xC0..=0x24F | 0x370..=0x52F | 0x1E00..=0x1FFF))
+        || (c.is_alphabetic() && matches!(c as u32, 0xC0..=0x24F | 0x370..=0x52F | 0x1E00..=0x1FFF))
 }
 
 fn starts_with_word_char(s: &str) -> bool {
@@ -240,7 +238,13 @@ mod tests {
 
     #[test]
     fn boundaries_follow_the_spec() {
-        let idx = index(&[("key", 1), ("ignor*", 2), ("*gpt", 3), ("*@*", 4), ("忽略", 5)]);
+        let idx = index(&[
+            ("key", 1),
+            ("ignor*", 2),
+            ("*gpt", 3),
+            ("*@*", 4),
+            ("忽略", 5),
+        ]);
         assert_eq!(codes(&idx, "the key, monkey, keys"), vec![1]);
         assert_eq!(codes(&idx, "ignoring signore"), vec![2]);
         assert_eq!(codes(&idx, "hackgpt gpts"), vec![3]);

@@ -120,12 +120,7 @@ fn walk<S: Sink>(src: &str, sink: &mut S, tags: &mut Vec<u8>) -> Signals {
             if is_ascii_ws(b) {
                 let run = ws.get_or_insert((i, false));
                 run.1 |= b == b'\n';
-                end_word(
-                    &mut word_ascii,
-                    &mut word_lookalike,
-                    word_start,
-                    &mut sig,
-                );
+                end_word(&mut word_ascii, &mut word_lookalike, word_start, &mut sig);
                 prev_alnum = false;
                 in_flag = false;
                 i += 1;
@@ -147,12 +142,7 @@ fn walk<S: Sink>(src: &str, sink: &mut S, tags: &mut Vec<u8>) -> Signals {
                 }
                 word_ascii = true;
             } else if !alnum {
-                end_word(
-                    &mut word_ascii,
-                    &mut word_lookalike,
-                    word_start,
-                    &mut sig,
-                );
+                end_word(&mut word_ascii, &mut word_lookalike, word_start, &mut sig);
             }
             prev_alnum = alnum;
             in_flag = false;
@@ -190,12 +180,7 @@ fn walk<S: Sink>(src: &str, sink: &mut S, tags: &mut Vec<u8>) -> Signals {
             Fold::Space => {
                 let run = ws.get_or_insert((i, false));
                 run.1 |= c == '\u{2028}' || c == '\u{2029}' || c == '\u{85}';
-                end_word(
-                    &mut word_ascii,
-                    &mut word_lookalike,
-                    word_start,
-                    &mut sig,
-                );
+                end_word(&mut word_ascii, &mut word_lookalike, word_start, &mut sig);
                 prev_alnum = false;
             }
             folded => {
@@ -224,12 +209,7 @@ fn walk<S: Sink>(src: &str, sink: &mut S, tags: &mut Vec<u8>) -> Signals {
                     _ => {}
                 }
                 if !letter {
-                    end_word(
-                        &mut word_ascii,
-                        &mut word_lookalike,
-                        word_start,
-                        &mut sig,
-                    );
+                    end_word(&mut word_ascii, &mut word_lookalike, word_start, &mut sig);
                 }
                 prev_alnum = letter;
                 in_flag = c == '\u{1F3F4}';
@@ -240,12 +220,7 @@ fn walk<S: Sink>(src: &str, sink: &mut S, tags: &mut Vec<u8>) -> Signals {
     if let Some((at, newline)) = ws.take() {
         sink.emit(at, if newline { b"\n" } else { b" " });
     }
-    end_word(
-        &mut word_ascii,
-        &mut word_lookalike,
-        word_start,
-        &mut sig,
-    );
+    end_word(&mut word_ascii, &mut word_lookalike, word_start, &mut sig);
     sig
 }
 
@@ -323,7 +298,10 @@ fn fold(c: char) -> Fold {
 }
 
 fn ascii_fold(b: u8, lookalike: bool) -> Fold {
-    Fold::Ascii(b.to_ascii_lowercase(), lookalike && b.is_ascii_alphanumeric())
+    Fold::Ascii(
+        b.to_ascii_lowercase(),
+        lookalike && b.is_ascii_alphanumeric(),
+    )
 }
 
 /// Look-alike and accented letters.
@@ -409,7 +387,9 @@ fn fold_letter(c: char) -> Fold {
         'Ķ'..='ĸ' => plain(b'k'),
         'Ĺ'..='ł' => plain(b'l'),
         'Ñ' | 'ñ' | 'Ń'..='ŋ' => plain(b'n'),
-        'Ò'..='Ö' | 'Ø' | 'ò'..='ö' | 'ø' | 'Ō'..='ő' | 'Ơ' | 'ơ' | 'Ọ'..='ợ' => plain(b'o'),
+        'Ò'..='Ö' | 'Ø' | 'ò'..='ö' | 'ø' | 'Ō'..='ő' | 'Ơ' | 'ơ' | 'Ọ'..='ợ' => {
+            plain(b'o')
+        }
         'Œ' | 'œ' => Fold::Text("oe"),
         'Ŕ'..='ř' => plain(b'r'),
         'Ś'..='š' | 'ſ' => plain(b's'),
@@ -453,7 +433,10 @@ mod tests {
         let (text, sig) = norm("\u{456}gn\u{43e}re previ\u{3bf}us");
         assert_eq!(text, "ignore previous");
         assert_eq!(sig.mixed_words, 2);
-        assert_eq!(norm("\u{FF29}\u{FF27}\u{FF2E}\u{FF2F}\u{FF32}\u{FF25}").0, "ignore");
+        assert_eq!(
+            norm("\u{FF29}\u{FF27}\u{FF2E}\u{FF2F}\u{FF32}\u{FF25}").0,
+            "ignore"
+        );
         assert_eq!(norm("\u{1D422}\u{1D420}\u{1D427}").0, "ign");
         // Plain Russian is folded consistently but is not "mixed".
         assert_eq!(norm("Привет").1.mixed_words, 0);
@@ -473,7 +456,10 @@ mod tests {
 
     #[test]
     fn tag_characters_are_decoded_except_in_flags() {
-        let hidden: String = "hi you".chars().map(|c| char::from_u32(0xE0000 + c as u32).unwrap()).collect();
+        let hidden: String = "hi you"
+            .chars()
+            .map(|c| char::from_u32(0xE0000 + c as u32).unwrap())
+            .collect();
         let mut out = Vec::new();
         let mut tags = Vec::new();
         let (_, sig) = normalize(&format!("ok{hidden}"), &mut out, &mut tags);

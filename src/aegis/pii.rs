@@ -10,7 +10,7 @@ use std::ops::Range;
 use regex_lite::Regex;
 
 use super::checksum;
-use super::finding::{Found, Mask, MappedHit, View};
+use super::finding::{Found, MappedHit, Mask, View};
 use super::keywords::{KeywordSetBuilder, Owner};
 use crate::config::ConfigError;
 use crate::detection::{DetectionType, Severity};
@@ -28,47 +28,133 @@ const WORDS: &[(u16, &[&str])] = &[
     (AT, &["*@*"]),
     (
         OBFUSCATED_AT,
-        &["*[at]*", "*(at)*", "*{at}*", " at ", "*[dot]*", "*(dot)*", "dot com", "dot org", "dot net"],
+        &[
+            "*[at]*", "*(at)*", "*{at}*", " at ", "*[dot]*", "*(dot)*", "dot com", "dot org",
+            "dot net",
+        ],
     ),
     (
         PHONE_WORD,
         &[
-            "phone*", "tel", "tel:", "tel.", "telephone", "mobile", "cell", "cellphone", "fax",
-            "call", "call me", "calling", "text me", "whatsapp", "sms", "contact", "reach me",
-            "dial", "ring me", "office", "landline", "extension", "ext", "telefon*", "telefono",
-            "handy", "numero", "number",
+            "phone*",
+            "tel",
+            "tel:",
+            "tel.",
+            "telephone",
+            "mobile",
+            "cell",
+            "cellphone",
+            "fax",
+            "call",
+            "call me",
+            "calling",
+            "text me",
+            "whatsapp",
+            "sms",
+            "contact",
+            "reach me",
+            "dial",
+            "ring me",
+            "office",
+            "landline",
+            "extension",
+            "ext",
+            "telefon*",
+            "telefono",
+            "handy",
+            "numero",
+            "number",
         ],
     ),
     (
         CARD_WORD,
         &[
-            "card", "cards", "credit", "debit", "visa", "mastercard", "master card", "amex",
-            "american express", "discover", "diners", "jcb", "unionpay", "maestro", "cc",
-            "cvv", "cvc", "exp", "expires", "expiry", "payment", "charge", "billing", "pan",
-            "kreditkarte", "carte", "tarjeta", "cartao", "carta",
+            "card",
+            "cards",
+            "credit",
+            "debit",
+            "visa",
+            "mastercard",
+            "master card",
+            "amex",
+            "american express",
+            "discover",
+            "diners",
+            "jcb",
+            "unionpay",
+            "maestro",
+            "cc",
+            "cvv",
+            "cvc",
+            "exp",
+            "expires",
+            "expiry",
+            "payment",
+            "charge",
+            "billing",
+            "pan",
+            "kreditkarte",
+            "carte",
+            "tarjeta",
+            "cartao",
+            "carta",
         ],
     ),
     (
         SSN_WORD,
         &[
-            "ssn", "ssns", "social security", "social-security", "social", "tax id", "taxpayer",
-            "tin", "itin", "sin",
+            "ssn",
+            "ssns",
+            "social security",
+            "social-security",
+            "social",
+            "tax id",
+            "taxpayer",
+            "tin",
+            "itin",
+            "sin",
         ],
     ),
     (
         BIRTH_WORD,
         &[
-            "born", "dob", "d.o.b", "date of birth", "birth date", "birthdate", "birthday",
-            "b-day", "geboren", "geburtsdatum", "ne le", "nee le", "date de naissance",
-            "nacido", "nacida", "fecha de nacimiento", "data di nascita", "data de nascimento",
+            "born",
+            "dob",
+            "d.o.b",
+            "date of birth",
+            "birth date",
+            "birthdate",
+            "birthday",
+            "b-day",
+            "geboren",
+            "geburtsdatum",
+            "ne le",
+            "nee le",
+            "date de naissance",
+            "nacido",
+            "nacida",
+            "fecha de nacimiento",
+            "data di nascita",
+            "data de nascimento",
         ],
     ),
-    (PASSPORT_WORD, &["passport*", "reisepass", "passeport", "pasaporte"]),
+    (
+        PASSPORT_WORD,
+        &["passport*", "reisepass", "passeport", "pasaporte"],
+    ),
     (
         MEDICAL_WORD,
         &[
-            "mrn", "medical record*", "patient id", "patient number", "health insurance",
-            "insurance id", "member id", "npi", "nhs number", "medicare",
+            "mrn",
+            "medical record*",
+            "patient id",
+            "patient number",
+            "health insurance",
+            "insurance id",
+            "member id",
+            "npi",
+            "nhs number",
+            "medicare",
         ],
     ),
 ];
@@ -76,12 +162,30 @@ const WORDS: &[(u16, &[&str])] = &[
 /// Card numbers published as test numbers by payment networks and processors: never real cards,
 /// always allowed.
 pub const TEST_CARDS: &[&str] = &[
-    "4242424242424242", "4111111111111111", "4000056655665556", "4012888888881881",
-    "5555555555554444", "5105105105105100", "2223003122003222", "5200828282828210",
-    "378282246310005", "371449635398431", "378734493671000", "6011111111111117",
-    "6011000990139424", "3056930009020004", "36227206271667", "30569309025904",
-    "38520000023237", "3566002020360505", "3530111333300000", "6200000000000005",
-    "4000000000000002", "4000000000009995", "4000000000000077", "4000002500003155",
+    "4242424242424242",
+    "4111111111111111",
+    "4000056655665556",
+    "4012888888881881",
+    "5555555555554444",
+    "5105105105105100",
+    "2223003122003222",
+    "5200828282828210",
+    "378282246310005",
+    "371449635398431",
+    "378734493671000",
+    "6011111111111117",
+    "6011000990139424",
+    "3056930009020004",
+    "36227206271667",
+    "30569309025904",
+    "38520000023237",
+    "3566002020360505",
+    "3530111333300000",
+    "6200000000000005",
+    "4000000000000002",
+    "4000000000009995",
+    "4000000000000077",
+    "4000002500003155",
 ];
 
 pub const SUB_TYPES: &[&str] = &[
@@ -166,9 +270,8 @@ impl Pii {
             }
         }
         let near = |code: u16, r: &Range<usize>| {
-            hits.iter().any(|h| {
-                h.code() == code && h.orig.1 + 48 >= r.start && h.orig.0 <= r.end + 32
-            })
+            hits.iter()
+                .any(|h| h.code() == code && h.orig.1 + 48 >= r.start && h.orig.0 <= r.end + 32)
         };
         for r in &v.candidates.numbers {
             self.number(v, r, &near, out);
@@ -310,7 +413,13 @@ impl Pii {
                 } else {
                     (Severity::High, 0.8)
                 };
-                out.push(pii("payment_card", severity, confidence, "pii.card", r.clone()));
+                out.push(pii(
+                    "payment_card",
+                    severity,
+                    confidence,
+                    "pii.card",
+                    r.clone(),
+                ));
                 return;
             }
             if context {
@@ -347,7 +456,11 @@ impl Pii {
         if sep1 != sep2 || (sep1.is_empty() && !context) {
             return None;
         }
-        let (a, g, n): (u32, u32, u32) = (area.parse().ok()?, group.parse().ok()?, serial.parse().ok()?);
+        let (a, g, n): (u32, u32, u32) = (
+            area.parse().ok()?,
+            group.parse().ok()?,
+            serial.parse().ok()?,
+        );
         if g == 0 || n == 0 || a == 0 {
             return None;
         }
@@ -363,7 +476,13 @@ impl Pii {
         } else {
             Severity::Medium
         };
-        Some(pii(sub_type, severity, if context { 0.95 } else { 0.7 }, rule, r.clone()))
+        Some(pii(
+            sub_type,
+            severity,
+            if context { 0.95 } else { 0.7 },
+            rule,
+            r.clone(),
+        ))
     }
 
     fn iban_tail(&self, v: &View<'_>, r: &Range<usize>) -> Option<Found> {
@@ -380,7 +499,13 @@ impl Pii {
         let confidence = if context { 0.9 } else { 0.65 };
         if s.starts_with('+') || (digits.starts_with("00") && s.starts_with('0')) {
             return (7..=15).contains(&n).then(|| {
-                pii("phone_number", Severity::Medium, confidence, "pii.phone_international", r.clone())
+                pii(
+                    "phone_number",
+                    Severity::Medium,
+                    confidence,
+                    "pii.phone_international",
+                    r.clone(),
+                )
             });
         }
         if let Some(caps) = self.nanp.captures(s) {
@@ -400,7 +525,13 @@ impl Pii {
             } else {
                 Severity::Medium
             };
-            return Some(pii("phone_number", severity, confidence, "pii.phone_nanp", r.clone()));
+            return Some(pii(
+                "phone_number",
+                severity,
+                confidence,
+                "pii.phone_nanp",
+                r.clone(),
+            ));
         }
         if !(8..=12).contains(&n) {
             return None;
@@ -412,20 +543,40 @@ impl Pii {
         let thousands = groups.len() >= 2
             && groups.iter().skip(1).all(|g| g.len() == 3)
             && groups.first().is_some_and(|g| g.len() <= 3);
-        let dated = groups.first().is_some_and(|g| g.len() == 4) && groups.iter().skip(1).all(|g| g.len() <= 2);
+        let dated = groups.first().is_some_and(|g| g.len() == 4)
+            && groups.iter().skip(1).all(|g| g.len() <= 2);
         if thousands || dated || s.contains('.') || groups.iter().any(|g| g.len() > 6) {
             return None;
         }
         let trunk = s.starts_with('0') || s.starts_with("(0");
         if context || (trunk && groups.len() >= 2) {
-            return Some(pii("phone_number", Severity::Medium, confidence, "pii.phone_national", r.clone()));
+            return Some(pii(
+                "phone_number",
+                Severity::Medium,
+                confidence,
+                "pii.phone_national",
+                r.clone(),
+            ));
         }
         None
     }
 }
 
-fn pii(sub_type: &'static str, severity: Severity, confidence: f32, rule: &'static str, span: Range<usize>) -> Found {
-    Found::new(DetectionType::Pii, sub_type, severity, confidence, rule, span)
+fn pii(
+    sub_type: &'static str,
+    severity: Severity,
+    confidence: f32,
+    rule: &'static str,
+    span: Range<usize>,
+) -> Found {
+    Found::new(
+        DetectionType::Pii,
+        sub_type,
+        severity,
+        confidence,
+        rule,
+        span,
+    )
 }
 
 /// Digits grouped like a card: no separator, or one kind of separator (space or dash).
@@ -468,8 +619,10 @@ fn ipv4(s: &str, r: &Range<usize>) -> Option<Found> {
         }
         *o = p.parse().ok()?;
     }
-    let private = matches!(octets, [10, ..] | [127, ..] | [0, ..] | [169, 254, ..] | [192, 168, ..])
-        || (octets[0] == 172 && (16..=31).contains(&octets[1]))
+    let private = matches!(
+        octets,
+        [10, ..] | [127, ..] | [0, ..] | [169, 254, ..] | [192, 168, ..]
+    ) || (octets[0] == 172 && (16..=31).contains(&octets[1]))
         || octets[0] >= 224;
     (!private).then(|| pii("ip_address", Severity::Low, 0.6, "pii.ipv4", r.clone()))
 }
@@ -477,7 +630,10 @@ fn ipv4(s: &str, r: &Range<usize>) -> Option<Found> {
 /// A JSON value stored under a phone-like key.
 fn phone_under_key(v: &View<'_>, key: &str, out: &mut Vec<Found>) {
     let k = key.to_ascii_lowercase();
-    if !["phone", "mobile", "tel", "fax", "cell"].iter().any(|w| k.contains(w)) {
+    if !["phone", "mobile", "tel", "fax", "cell"]
+        .iter()
+        .any(|w| k.contains(w))
+    {
         return;
     }
     let value = v.text.trim();
@@ -487,7 +643,13 @@ fn phone_under_key(v: &View<'_>, key: &str, out: &mut Vec<Found>) {
         .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'+'));
     if phoneish && (7..=15).contains(&digits) && out.iter().all(|f| f.sub_type != "phone_number") {
         let start = v.text.len() - v.text.trim_start().len();
-        out.push(pii("phone_number", Severity::Medium, 0.85, "pii.phone_json_key", start..start + value.len()));
+        out.push(pii(
+            "phone_number",
+            Severity::Medium,
+            0.85,
+            "pii.phone_json_key",
+            start..start + value.len(),
+        ));
     }
 }
 

@@ -103,7 +103,11 @@ impl Collector<'_> {
 
 impl Visitor for Collector<'_> {
     fn string(&mut self, path: &JsonPath<'_>, token: StringToken<'_>) {
-        let key = if token.is_key { None } else { path.parent_key() };
+        let key = if token.is_key {
+            None
+        } else {
+            path.parent_key()
+        };
         self.scan(token.value, key, || path.render());
     }
 
@@ -276,7 +280,10 @@ impl Scanner {
             if f.preview.is_empty() {
                 let span = snap_back(text, f.span.start)..snap_forward(text, f.span.end);
                 let value = text.get(span).unwrap_or("");
-                if !canary && !settings.allow.is_empty() && settings.allow.contains(&allow_key(value)) {
+                if !canary
+                    && !settings.allow.is_empty()
+                    && settings.allow.contains(&allow_key(value))
+                {
                     continue;
                 }
                 let domain = f.domain.clone().and_then(|d| text.get(d));
@@ -309,7 +316,11 @@ fn merge(mut found: Vec<Found>) -> Vec<Found> {
                 .any(|(kind, span)| *kind == f.kind && overlaps(span, &f.span))
     });
     found.sort_by(|a, b| {
-        (a.kind, a.sub_type.as_ref(), a.span.start).cmp(&(b.kind, b.sub_type.as_ref(), b.span.start))
+        (a.kind, a.sub_type.as_ref(), a.span.start).cmp(&(
+            b.kind,
+            b.sub_type.as_ref(),
+            b.span.start,
+        ))
     });
     let mut merged: Vec<Found> = Vec::with_capacity(found.len());
     for f in found {

@@ -10,10 +10,11 @@ mod cli;
 
 fn usage() -> String {
     format!(
-        "usage:\nauthensor config check FILE...\n{}\n{}\n{}\n{}\n{}",
+        "usage:\nauthensor config check FILE...\n{}\n{}\n{}\n{}\n{}\n{}",
         cli::policy::USAGE,
         cli::approval::USAGE,
         cli::mcp::USAGE,
+        cli::llm::USAGE,
         aegis_cli::USAGE,
         cli::audit::USAGE
     )
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         ["audit", rest @ ..] => cli::audit::run(rest),
         ["scan", rest @ ..] => aegis_cli::scan::run(rest),
         ["eval", rest @ ..] => aegis_cli::eval::run(rest),
+        ["llm", "guard", rest @ ..] => cli::llm::run(rest),
         _ => {
             eprintln!("{}", usage());
             ExitCode::from(2)

@@ -25,7 +25,9 @@ pub fn run(args: &[&str]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let pinned = serde_json::from_slice(&bytes).ok().and_then(|doc| pins(&doc));
+    let pinned = serde_json::from_slice(&bytes)
+        .ok()
+        .and_then(|doc| pins(&doc));
     match pinned.and_then(|p| serde_json::to_string_pretty(&p).ok()) {
         Some(text) => {
             println!("{text}");

@@ -13,50 +13,11 @@
 //! `mcp.s.rpc.initialize`). Each name segment keeps ASCII letters, digits, `_` and `-` and turns any
 //! other character (dots included) into `_`, so a name cannot add segments to the type.
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::messages::Call;
 
-/// Authensor's CRUDE operations. Mirrors the policy engine's `Operation` until the two are merged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Operation {
-    Create,
-    Read,
-    Update,
-    Delete,
-    Execute,
-}
-
-impl Operation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Create => "create",
-            Operation::Read => "read",
-            Operation::Update => "update",
-            Operation::Delete => "delete",
-            Operation::Execute => "execute",
-        }
-    }
-
-    /// Compact form for shared data.
-    pub(crate) fn code(self) -> char {
-        self.as_str().chars().next().unwrap_or('e')
-    }
-
-    pub(crate) fn from_code(c: char) -> Option<Operation> {
-        [
-            Operation::Create,
-            Operation::Read,
-            Operation::Update,
-            Operation::Delete,
-            Operation::Execute,
-        ]
-        .into_iter()
-        .find(|op| op.code() == c)
-    }
-}
+pub use crate::policy::Operation;
 
 /// An MCP call as the policy engine sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -285,9 +246,6 @@ mod tests {
             ("custom/thing", Operation::Execute),
         ] {
             assert_eq!(method_operation(m), op, "{m}");
-        }
-        for op in [Operation::Create, Operation::Read, Operation::Delete] {
-            assert_eq!(Operation::from_code(op.code()), Some(op));
         }
     }
 }

@@ -55,7 +55,7 @@ pub struct Remembered {
 
 impl Remembered {
     fn encode(&self) -> String {
-        let op = self.operation.map_or('-', Operation::code);
+        let op = self.operation.map_or('-', op_code);
         format!("1 {} {op} {}", self.hash, self.state.code())
     }
 
@@ -77,11 +77,28 @@ impl Remembered {
             operation: if op == '-' {
                 None
             } else {
-                Some(Operation::from_code(op)?)
+                Some(op_from_code(op)?)
             },
             state: ToolState::from_code(single_char(state)?)?,
         })
     }
+}
+
+/// An operation's compact form in shared data: its first letter.
+fn op_code(op: Operation) -> char {
+    op.as_str().chars().next().unwrap_or('e')
+}
+
+fn op_from_code(c: char) -> Option<Operation> {
+    [
+        Operation::Create,
+        Operation::Read,
+        Operation::Update,
+        Operation::Delete,
+        Operation::Execute,
+    ]
+    .into_iter()
+    .find(|op| op_code(*op) == c)
 }
 
 fn single_char(s: &str) -> Option<char> {

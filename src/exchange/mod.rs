@@ -1,0 +1,352 @@
+//! One HTTP exchange as the filter sees it: gather facts from the headers, buffer the body up to
+//! the limit, hand it to the route that understands it (plain HTTP, the MCP gateway), reply on
+//! denial, inspect the answer where the route wants to, and write the audit line when the stream
+//! ends. This is the whole request path; the proxy-wasm adapter only forwards its callbacks here.
+
+mod http;
+mod judge;
+mod mcp;
+
+use std::rc::Rc;
+
+use crate::aegis::Finding;
+use crate::audit::{AuditEvent, AuditRecord};
+use crate::config::{Engine, OversizeAction};
+use crate::decision::Decision;
+use crate::host::{Direction, Host, LogLevel, Metric};
+use crate::request::RequestFacts;
+
+/// Whether the proxy should continue the stream or hold it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Pause,
+}
+
+/// The rule id used for decisions made by the body-size limit.
+const BODY_LIMIT_RULE: &str = "body.max_bytes";
+
+/// A protocol-shaped answer a route wants instead of the generic JSON error.
+pub(crate) struct Reply {
+    pub status: u32,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+/// What a route decided about a complete request body.
+pub(crate) struct BodyVerdict {
+    pub decision: Decision,
+    /// The action type the policies saw.
+    pub action: Option<String>,
+    pub reply: Option<Reply>,
+    /// The body to forward instead of the original (redactions), when allowed.
+    pub rewrite: Option<Vec<u8>>,
+    pub findings: Vec<Finding>,
+}
+
+impl BodyVerdict {
+    fn decided(decision: Decision) -> BodyVerdict {
+        BodyVerdict {
+            decision,
+            action: None,
+            reply: None,
+            rewrite: None,
+            findings: Vec::new(),
+        }
+    }
+
+    /// Content the scanner could not read completely is not let through.
+    fn unscannable(why: String) -> BodyVerdict {
+        BodyVerdict::decided(Decision::deny(
+            "unscannable_body",
+            400,
+            judge::UNSCANNABLE_RULE,
+            why,
+        ))
+    }
+}
+
+/// Which protocol the request speaks, with that protocol's per-request state.
+enum Route {
+    Http,
+    Mcp(Box<mcp::McpState>),
+}
+
+/// Per-request state. Created for every stream, dropped when it ends.
+pub struct Exchange {
+    engine: Rc<Engine>,
+    facts: RequestFacts,
+    route: Route,
+    /// The action type the policy was evaluated for.
+    action: Option<String>,
+    decision: Option<Decision>,
+    /// Status of the reply the filter sent itself, if it stopped the request.
+    replied: Option<u32>,
+    body_bytes: u64,
+    added_nanos: u64,
+    findings: Vec<Finding>,
+    redactions: usize,
+    events: Vec<AuditEvent>,
+}
+
+impl Exchange {
+    pub fn new(engine: Rc<Engine>) -> Exchange {
+        Exchange {
+            engine,
+            facts: RequestFacts::default(),
+            route: Route::Http,
+            action: None,
+            decision: None,
+            replied: None,
+            body_bytes: 0,
+            added_nanos: 0,
+            findings: Vec::new(),
+            redactions: 0,
+            events: Vec::new(),
+        }
+    }
+
+    pub fn on_request_headers<H: Host>(&mut self, host: &mut H, end_of_stream: bool) -> Flow {
+        self.timed(host, |me, host| me.request_headers(host, end_of_stream))
+    }
+
+    pub fn on_request_body<H: Host>(
+        &mut self,
+        host: &mut H,
+        body_size: usize,
+        end_of_stream: bool,
+    ) -> Flow {
+        self.timed(host, |me, host| {
+            me.request_body(host, body_size, end_of_stream)
+        })
+    }
+
+    pub fn on_response_headers<H: Host>(&mut self, host: &mut H, _end_of_stream: bool) -> Flow {
+        self.timed(host, |me, host| {
+            if me.replied.is_some() {
+                return Flow::Continue;
+            }
+            match &mut me.route {
+                Route::Http => Flow::Continue,
+                Route::Mcp(state) => state.response_headers(&me.engine, host),
+            }
+        })
+    }
+
+    pub fn on_response_body<H: Host>(
+        &mut self,
+        host: &mut H,
+        body_size: usize,
+        end_of_stream: bool,
+    ) -> Flow {
+        self.timed(host, |me, host| {
+            if me.replied.is_some() {
+                return Flow::Continue;
+            }
+            match &mut me.route {
+                Route::Http => Flow::Continue,
+                Route::Mcp(state) => {
+                    state.response_body(&me.engine, &me.facts, host, body_size, end_of_stream)
+                }
+            }
+        })
+    }
+
+    /// The stream is over: write its audit line.
+    pub fn on_log<H: Host>(&mut self, host: &mut H) {
+        let decision = self.decision.take().unwrap_or_else(|| {
+            Decision::deny(
+                "incomplete",
+                0,
+                "stream",
+                "the request ended before a decision was made; nothing was forwarded".into(),
+            )
+        });
+        if let Route::Mcp(state) = &mut self.route {
+            state.drain_notes(&mut self.events, &mut self.findings);
+        }
+        let eventful = !self.events.is_empty() || !self.findings.is_empty();
+        if decision.is_allowed() && !eventful && !self.engine.audit.log_allowed {
+            return;
+        }
+        let status = self.replied.unwrap_or_else(|| response_code(host));
+        let mut record = AuditRecord::new(
+            host.now_nanos(),
+            &self.facts,
+            self.action.as_deref(),
+            &decision,
+            status,
+            self.body_bytes,
+            self.added_nanos,
+        );
+        record.add_details(&self.findings, self.redactions, &self.events);
+        host.log(LogLevel::Info, &record.to_line());
+    }
+
+    fn timed<H: Host>(
+        &mut self,
+        host: &mut H,
+        step: impl FnOnce(&mut Self, &mut H) -> Flow,
+    ) -> Flow {
+        let start = host.now_nanos();
+        let flow = step(self, host);
+        self.added_nanos += host.now_nanos().saturating_sub(start);
+        flow
+    }
+
+    fn request_headers<H: Host>(&mut self, host: &mut H, end_of_stream: bool) -> Flow {
+        self.facts = RequestFacts::gather(host, &self.engine);
+        if self.facts.approval_token.is_some() {
+            // The token is for this filter only; the upstream never sees it.
+            host.set_header(
+                Direction::Request,
+                &self.engine.policy.approval_header,
+                None,
+            );
+        }
+        if let Some(gateway) = &self.engine.mcp {
+            if gateway.handles_path(&self.facts.path) {
+                self.route = Route::Mcp(Box::default());
+            }
+        }
+        // A request without a body is decided now; others once the whole body is buffered.
+        if end_of_stream {
+            return self.decide_on_body(host, b"");
+        }
+        match self.facts.content_length {
+            Some(len) if len > self.engine.body.max_bytes => self.oversize(host, len),
+            // Hold the headers until the body is complete, so a denied request sends nothing upstream.
+            _ if self.engine.body.hold_headers => Flow::Pause,
+            _ => Flow::Continue,
+        }
+    }
+
+    fn request_body<H: Host>(
+        &mut self,
+        host: &mut H,
+        body_size: usize,
+        end_of_stream: bool,
+    ) -> Flow {
+        if self.decision.is_some() {
+            return self.flow_after_decision();
+        }
+        self.body_bytes = body_size as u64;
+        if self.body_bytes > self.engine.body.max_bytes {
+            return self.oversize(host, self.body_bytes);
+        }
+        if !end_of_stream {
+            return Flow::Pause;
+        }
+        match host.body(Direction::Request, 0, body_size) {
+            Some(body) => self.decide_on_body(host, &body),
+            None if body_size == 0 => self.decide_on_body(host, b""),
+            None => {
+                let d = Decision::deny(
+                    "body_unreadable",
+                    500,
+                    "body",
+                    "the proxy did not hand over the buffered request body".into(),
+                );
+                self.decide(host, d, None)
+            }
+        }
+    }
+
+    fn decide_on_body<H: Host>(&mut self, host: &mut H, body: &[u8]) -> Flow {
+        let engine = Rc::clone(&self.engine);
+        let mut verdict = match &mut self.route {
+            Route::Mcp(state) if self.facts.method == "POST" => {
+                state.request(&engine, &self.facts, host, body)
+            }
+            _ => http::request(&engine, &self.facts, host, body),
+        };
+        self.action = verdict.action.clone();
+        self.findings = std::mem::take(&mut verdict.findings);
+        if let (Some(new_body), true) = (&verdict.rewrite, verdict.decision.is_allowed()) {
+            if !engine.body.hold_headers && new_body.len() != body.len() {
+                // The headers, with the original length, are already upstream: a body of another
+                // length cannot follow them, and the unredacted one must not.
+                verdict.decision = Decision::deny(
+                    "redaction_impossible",
+                    403,
+                    "body.hold_headers",
+                    "the body needs redaction but its headers were already sent (body.hold_headers is false)".into(),
+                );
+            } else {
+                self.redactions = self
+                    .findings
+                    .iter()
+                    .filter(|f| f.action == crate::aegis::Action::Redact)
+                    .count();
+                host.set_body(Direction::Request, new_body);
+                host.set_header(
+                    Direction::Request,
+                    "content-length",
+                    Some(&new_body.len().to_string()),
+                );
+            }
+        }
+        self.decide(host, verdict.decision, verdict.reply)
+    }
+
+    fn oversize<H: Host>(&mut self, host: &mut H, size: u64) -> Flow {
+        host.count(Metric::BodyTooLarge, 1);
+        let limit = self.engine.body.max_bytes;
+        let d = match self.engine.body.on_oversize {
+            OversizeAction::Deny => Decision::deny(
+                "body_too_large",
+                413,
+                BODY_LIMIT_RULE,
+                format!("request body of at least {size} bytes exceeds the {limit}-byte limit"),
+            ),
+            OversizeAction::Pass => Decision::allow_noting(
+                BODY_LIMIT_RULE,
+                format!("request body of at least {size} bytes exceeds the {limit}-byte limit; passed unscanned"),
+            ),
+        };
+        self.decide(host, d, None)
+    }
+
+    fn decide<H: Host>(&mut self, host: &mut H, decision: Decision, reply: Option<Reply>) -> Flow {
+        if decision.is_allowed() {
+            host.count(Metric::RequestsAllowed, 1);
+        } else {
+            host.count(Metric::RequestsDenied, 1);
+            let reply = reply.unwrap_or_else(|| Reply {
+                status: decision.status,
+                content_type: "application/json",
+                body: decision.reply_body(&self.facts.request_id).into_bytes(),
+            });
+            let retry_after = decision.retry_after.map(|s| s.to_string());
+            let mut headers = vec![
+                ("content-type", reply.content_type),
+                ("x-authensor-decision", decision.outcome.as_str()),
+            ];
+            if let Some(seconds) = &retry_after {
+                headers.push(("retry-after", seconds));
+            }
+            host.send_reply(reply.status, &headers, &reply.body);
+            self.replied = Some(reply.status);
+        }
+        self.decision = Some(decision);
+        self.flow_after_decision()
+    }
+
+    fn flow_after_decision(&self) -> Flow {
+        if self.replied.is_some() {
+            Flow::Pause
+        } else {
+            Flow::Continue
+        }
+    }
+}
+
+/// The response status recorded by the proxy, or 0 when there was none.
+fn response_code(host: &impl Host) -> u32 {
+    host.property(&["response", "code"])
+        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+        .map_or(0, |b| u64::from_le_bytes(b) as u32)
+}
+
+#[cfg(test)]
+mod tests;
