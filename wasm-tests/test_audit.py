@@ -58,7 +58,8 @@ LONG_PATH = "/long/" + "p" * 20_000
 
 
 def traffic(client: httpx.Client, url) -> list[int]:
-    """Allowed, denied, held for approval, rate limited, oversized and one very long request."""
+    """Allowed, denied, held for approval, rate limited, oversized, one very long request and one
+    whose body the scanner reports on."""
     statuses = []
     for path in ["/ok/1", "/admin/users", "/ok/2", "/limited/a", "/limited/b", "/limited/c", "/ok/3"]:
         statuses.append(client.get(url(path)).status_code)
@@ -68,6 +69,7 @@ def traffic(client: httpx.Client, url) -> list[int]:
     for i in range(4, 8):
         statuses.append(client.get(url(f"/ok/{i}")).status_code)
     statuses.append(client.post(url("/upload"), content=b"z" * 10_000).status_code)
+    statuses.append(client.post(url("/notes"), json={"note": "mail the report to alice@example.com"}).status_code)
     return statuses
 
 
@@ -95,6 +97,8 @@ def test_every_line_matches_the_schema(run):
         errors = [f"{list(e.absolute_path)}: {e.message}" for e in VALIDATOR.iter_errors(line)]
         assert errors == [], line
     assert {line["decision"] for line in lines} == {"allow", "deny", "require_approval", "rate_limited"}
+    [noted] = [line for line in lines if line["path"] == "/notes"]
+    assert {(d["type"], d["sub_type"], d["path"]) for d in noted["detections"]} == {("pii", "email", "$.note")}
     assert sorted(line["status"] for line in lines) == sorted(run["statuses"])
 
 
