@@ -46,11 +46,10 @@ impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
         let chain = self.host.chain.get_or_insert_with(|| {
-            let nonce = RandomState::new().hash_one(hostcalls::get_current_time().ok());
-            Rc::new(RefCell::new(Chain::for_vm(
-                ProxyHost::default().now_nanos(),
-                nonce,
-            )))
+            let started = ProxyHost::default().now_nanos();
+            // A randomly keyed hasher: tells apart VMs started in the same nanosecond.
+            let nonce = RandomState::new().hash_one(started);
+            Rc::new(RefCell::new(Chain::for_vm(started, nonce)))
         });
         let chain = Rc::clone(chain);
         match Engine::from_json(&bytes) {

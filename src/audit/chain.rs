@@ -48,11 +48,6 @@ impl Chain {
         &self.id
     }
 
-    /// Sequence number of the last sealed line (0 before the first).
-    pub fn seq(&self) -> u64 {
-        self.seq
-    }
-
     /// Bound `record_json` (a compact JSON object) so that the sealed line is at most
     /// `max_line_bytes`, append the chain member and advance the chain. Returns the line to log.
     pub fn seal(&mut self, record_json: &str, max_line_bytes: usize) -> String {
@@ -134,7 +129,6 @@ mod tests {
         assert_eq!(b["chain"]["prev"], line_hash(&first));
         assert_eq!(b["chain"]["id"], "0000000000001234-00abcdef");
         assert_ne!(first, second, "same record, different lines");
-        assert_eq!(chain.seq(), 2);
     }
 
     #[test]
