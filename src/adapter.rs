@@ -1,19 +1,25 @@
 //! The proxy-wasm adapter: the root context compiles the configuration once per VM, HTTP
 //! contexts forward every callback to the core's [`Exchange`], and [`ProxyHost`] implements the
 //! core's [`Host`] with hostcalls (request data through [`crate::abi`], which cannot panic).
-//! No decisions are made here.
+//! No decisions are made here. Per VM, the root also keeps the audit chain and the metric
+//! registry, shared with every stream.
 
+use std::cell::RefCell;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::rc::Rc;
 use std::time::UNIX_EPOCH;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, BufferType, ContextType, MapType, MetricType};
+use proxy_wasm::types::{Action, BufferType, ContextType, MapType};
 
 use crate::abi;
+use crate::audit::chain::{seal_if_audit, Chain};
 use crate::config::Engine;
 use crate::exchange::{Exchange, Flow};
 use crate::host::{Direction, Host, LogLevel, Metric};
+use crate::metrics::{MetricCatalog, MetricType, Registry};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
@@ -26,11 +32,12 @@ proxy_wasm::main! {{
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
 }}
 
-/// Per-VM state: the compiled configuration and the ids of the defined metrics.
+/// Per-VM state: the compiled configuration, the metric registry and the audit chain (kept
+/// across reconfigurations, so one VM writes one chain).
 #[derive(Default)]
 struct Root {
     engine: Option<Rc<Engine>>,
-    metric_ids: Rc<[u32]>,
+    host: ProxyHost,
 }
 
 impl Context for Root {}
@@ -38,17 +45,28 @@ impl Context for Root {}
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
+        let chain = self.host.chain.get_or_insert_with(|| {
+            let started = ProxyHost::default().now_nanos();
+            // A randomly keyed hasher: tells apart VMs started in the same nanosecond.
+            let nonce = RandomState::new().hash_one(started);
+            Rc::new(RefCell::new(Chain::for_vm(started, nonce)))
+        });
+        let chain = Rc::clone(chain);
         match Engine::from_json(&bytes) {
             Ok(engine) => {
+                let catalog = MetricCatalog::new(&engine.policy);
+                self.host = ProxyHost {
+                    metrics: Rc::new(RefCell::new(Registry::new(catalog))),
+                    chain: Some(chain),
+                    max_line_bytes: engine.audit.max_line_bytes,
+                };
                 self.engine = Some(Rc::new(engine));
-                self.metric_ids = Metric::ALL
-                    .iter()
-                    .map(|m| hostcalls::define_metric(MetricType::Counter, m.name()).unwrap_or(0))
-                    .collect();
+                self.host.count(Metric::ConfigReloads { ok: true }, 1);
                 true
             }
             Err(e) => {
-                ProxyHost::default().log(
+                self.host.count(Metric::ConfigReloads { ok: false }, 1);
+                self.host.log(
                     LogLevel::Error,
                     &format!("authensor-filter: invalid configuration: {e}"),
                 );
@@ -61,9 +79,7 @@ impl RootContext for Root {
         let engine = Rc::clone(self.engine.as_ref()?);
         Some(Box::new(Stream {
             exchange: Exchange::new(engine),
-            host: ProxyHost {
-                metric_ids: Rc::clone(&self.metric_ids),
-            },
+            host: self.host.clone(),
         }))
     }
 
@@ -121,10 +137,27 @@ fn action(flow: Flow) -> Action {
     }
 }
 
-/// The core's [`Host`], implemented with proxy-wasm hostcalls on the current context.
-#[derive(Default)]
+/// The core's [`Host`], implemented with proxy-wasm hostcalls on the current context; the
+/// metric registry and audit chain are the VM's, shared through the root.
+#[derive(Default, Clone)]
 struct ProxyHost {
-    metric_ids: Rc<[u32]>,
+    metrics: Rc<RefCell<Registry>>,
+    chain: Option<Rc<RefCell<Chain>>>,
+    max_line_bytes: usize,
+}
+
+impl ProxyHost {
+    /// The proxy id of `metric`, defined on first use.
+    fn metric_id(&self, metric: &Metric<'_>) -> Option<u32> {
+        let mut registry = self.metrics.try_borrow_mut().ok()?;
+        registry.id(metric, |name, kind| {
+            let kind = match kind {
+                MetricType::Counter => proxy_wasm::types::MetricType::Counter,
+                MetricType::Histogram => proxy_wasm::types::MetricType::Histogram,
+            };
+            hostcalls::define_metric(kind, name).ok()
+        })
+    }
 }
 
 fn headers(dir: Direction) -> u32 {
@@ -156,7 +189,14 @@ impl Host for ProxyHost {
             LogLevel::Warn => proxy_wasm::types::LogLevel::Warn,
             LogLevel::Error => proxy_wasm::types::LogLevel::Error,
         };
-        let _ = hostcalls::log(level, message);
+        match &self.chain {
+            Some(chain) => {
+                let _ = hostcalls::log(level, &seal_if_audit(chain, message, self.max_line_bytes));
+            }
+            None => {
+                let _ = hostcalls::log(level, message);
+            }
+        }
     }
 
     fn header(&self, dir: Direction, name: &str) -> Option<String> {
@@ -183,10 +223,15 @@ impl Host for ProxyHost {
         let _ = hostcalls::send_http_response(status, headers.to_vec(), Some(body));
     }
 
-    fn count(&self, metric: Metric, delta: i64) {
-        let index = Metric::ALL.iter().position(|m| *m == metric);
-        if let Some(&id) = index.and_then(|i| self.metric_ids.get(i)) {
+    fn count(&self, metric: Metric<'_>, delta: i64) {
+        if let Some(id) = self.metric_id(&metric) {
             let _ = hostcalls::increment_metric(id, delta);
+        }
+    }
+
+    fn record(&self, metric: Metric<'_>, value: u64) {
+        if let Some(id) = self.metric_id(&metric) {
+            let _ = hostcalls::record_metric(id, value);
         }
     }
 

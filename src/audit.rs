@@ -1,5 +1,11 @@
 //! The audit line: one JSON object per decided request, written through the host log.
 //! Every line starts with `{"audit":"authensor/v1"` so it is easy to pick out of a proxy log.
+//! The host bounds and chains each line as it logs it ([`chain`], [`bound`]);
+//! [`verify`] checks the chains in a collected log.
+
+pub mod bound;
+pub mod chain;
+pub mod verify;
 
 use serde::Serialize;
 
@@ -10,6 +16,14 @@ use crate::timefmt::rfc3339_millis;
 
 /// The schema marker that opens every audit line.
 pub const SCHEMA: &str = "authensor/v1";
+
+/// The text every audit line starts with.
+pub const MARKER: &str = r#"{"audit":"authensor/v1""#;
+
+/// Whether a log message is an audit line.
+pub fn is_audit_line(message: &str) -> bool {
+    message.starts_with(MARKER)
+}
 
 /// One audit record, borrowed from the request's state.
 #[derive(Serialize)]
@@ -154,6 +168,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn marker_names_the_schema() {
+        assert_eq!(MARKER, format!(r#"{{"audit":"{SCHEMA}""#));
+    }
+
+    #[test]
     fn line_starts_with_marker_and_carries_the_decision() {
         let facts = RequestFacts {
             method: "POST".into(),
@@ -172,6 +191,7 @@ mod tests {
             15_250,
         )
         .to_line();
+        assert!(is_audit_line(&line));
         assert!(line.starts_with(r#"{"audit":"authensor/v1","ts":"1970-01-01T00:00:01.000Z""#));
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["decision"], "deny");

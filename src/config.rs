@@ -5,6 +5,7 @@ use serde::Deserialize;
 use std::fmt;
 
 use crate::aegis::{AegisConfig, Scanner};
+use crate::audit::bound;
 use crate::policy::model::PolicyModel;
 use crate::policy::settings::{ApprovalSettings, StateSettings};
 use crate::policy::PolicyEngine;
@@ -150,11 +151,16 @@ pub enum OversizeAction {
 pub struct AuditConfig {
     /// Also write a line for allowed requests (denials are always written).
     pub log_allowed: bool,
+    /// Longest audit line, chain member included; longer records are cut (see `audit::bound`).
+    pub max_line_bytes: usize,
 }
 
 impl Default for AuditConfig {
     fn default() -> Self {
-        AuditConfig { log_allowed: true }
+        AuditConfig {
+            log_allowed: true,
+            max_line_bytes: bound::DEFAULT_MAX_LINE_BYTES,
+        }
     }
 }
 
@@ -192,6 +198,17 @@ impl Engine {
                 format!(
                     "expected a size from 1 to {MAX_BODY_LIMIT} bytes, got {}",
                     config.body.max_bytes
+                ),
+            ));
+        }
+        let line = config.audit.max_line_bytes;
+        if !(bound::MIN_LINE_BYTES..=bound::MAX_LINE_BYTES).contains(&line) {
+            return Err(ConfigError::new(
+                "audit.max_line_bytes",
+                format!(
+                    "expected a size from {} to {} bytes, got {line}",
+                    bound::MIN_LINE_BYTES,
+                    bound::MAX_LINE_BYTES
                 ),
             ));
         }
@@ -253,6 +270,7 @@ mod tests {
         assert_eq!(engine.body.max_bytes, 1024 * 1024);
         assert_eq!(engine.body.on_oversize, OversizeAction::Deny);
         assert!(engine.audit.log_allowed);
+        assert_eq!(engine.audit.max_line_bytes, 15 * 1024);
     }
 
     #[test]
@@ -288,6 +306,10 @@ mod tests {
                 .starts_with("agent.trusted_principal_header: expected an HTTP header name")
         );
         assert!(error_of(r#"{"audit": {}} x"#).starts_with("$: trailing data"));
+        assert_eq!(
+            error_of(r#"{"audit": {"max_line_bytes": 100}}"#),
+            "audit.max_line_bytes: expected a size from 4096 to 1048576 bytes, got 100"
+        );
         let e = error_of("[1]");
         assert_eq!(e, "$: expected a JSON object");
     }

@@ -3,8 +3,9 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 
-use crate::audit::SCHEMA;
+use crate::audit::is_audit_line;
 use crate::host::{Direction, Host, LogLevel, Metric};
+use crate::metrics::MetricCatalog;
 
 /// A reply the filter sent: status, headers, body.
 pub type Reply = (u32, Vec<(String, String)>, Vec<u8>);
@@ -21,7 +22,10 @@ pub struct FakeHost {
     pub properties: HashMap<String, Vec<u8>>,
     pub reply: Option<Reply>,
     pub logs: RefCell<Vec<(LogLevel, String)>>,
-    pub metrics: RefCell<HashMap<&'static str, i64>>,
+    /// Counters by stat name (named by `catalog`), and histogram samples.
+    pub metrics: RefCell<HashMap<String, i64>>,
+    pub histograms: RefCell<HashMap<String, Vec<u64>>>,
+    pub catalog: MetricCatalog,
     pub shared: RefCell<HashMap<String, (Vec<u8>, u32)>>,
     /// Run one queued closure at the start of each `shared_set` (not nested), to simulate
     /// other workers winning a compare-and-swap race.
@@ -47,13 +51,19 @@ impl FakeHost {
 
     /// The audit lines logged so far.
     pub fn audit_lines(&self) -> Vec<String> {
-        let marker = format!("{{\"audit\":\"{SCHEMA}\"");
         self.logs
             .borrow()
             .iter()
-            .filter(|(_, m)| m.starts_with(&marker))
+            .filter(|(_, m)| is_audit_line(m))
             .map(|(_, m)| m.clone())
             .collect()
+    }
+
+    /// The stat name `metric` is counted under.
+    pub fn stat(&self, metric: &Metric<'_>) -> String {
+        let mut name = String::new();
+        self.catalog.write_name(metric, &mut name);
+        name
     }
 
     fn headers(&self, dir: Direction) -> &Vec<(String, String)> {
@@ -120,8 +130,21 @@ impl Host for FakeHost {
         self.reply = Some((status, headers, body.to_vec()));
     }
 
-    fn count(&self, metric: Metric, delta: i64) {
-        *self.metrics.borrow_mut().entry(metric.name()).or_default() += delta;
+    fn count(&self, metric: Metric<'_>, delta: i64) {
+        *self
+            .metrics
+            .borrow_mut()
+            .entry(self.stat(&metric))
+            .or_default() += delta;
+    }
+
+    fn record(&self, metric: Metric<'_>, value: u64) {
+        let name = self.stat(&metric);
+        self.histograms
+            .borrow_mut()
+            .entry(name)
+            .or_default()
+            .push(value);
     }
 
     fn shared_get(&self, key: &str) -> Option<(Vec<u8>, u32)> {

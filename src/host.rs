@@ -1,6 +1,8 @@
 //! The core's only window on the proxy: headers, bodies, properties, replies, logging, metrics
 //! and shared data. The proxy-wasm adapter implements it with hostcalls; tests use an in-memory fake.
 
+pub use crate::metrics::Metric;
+
 /// Severity of a log line written through the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogLevel {
@@ -17,32 +19,6 @@ pub enum Direction {
     Response,
 }
 
-/// Counters the filter publishes as proxy stats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Metric {
-    RequestsAllowed,
-    RequestsDenied,
-    BodyTooLarge,
-}
-
-impl Metric {
-    /// Every metric, in a fixed order, so an adapter can define them all at start-up.
-    pub const ALL: [Metric; 3] = [
-        Metric::RequestsAllowed,
-        Metric::RequestsDenied,
-        Metric::BodyTooLarge,
-    ];
-
-    /// The stat name, following Envoy's dotted convention.
-    pub fn name(self) -> &'static str {
-        match self {
-            Metric::RequestsAllowed => "authensor.requests.allowed",
-            Metric::RequestsDenied => "authensor.requests.denied",
-            Metric::BodyTooLarge => "authensor.body.too_large",
-        }
-    }
-}
-
 /// A header map entry as the filter sees it.
 pub type Header = (String, String);
 
@@ -50,7 +26,8 @@ pub type Header = (String, String);
 pub trait Host {
     /// Wall-clock time in nanoseconds since the Unix epoch.
     fn now_nanos(&self) -> u64;
-    /// Write one line to the proxy's log.
+    /// Write one line to the proxy's log. A message that starts with the audit marker is an
+    /// audit line: the host bounds it and seals it into this VM's chain ([`crate::audit::chain`]).
     fn log(&self, level: LogLevel, message: &str);
     /// One header of the request or response (first value if repeated).
     fn header(&self, dir: Direction, name: &str) -> Option<String>;
@@ -65,7 +42,10 @@ pub trait Host {
     /// Answer the downstream directly; the request goes no further.
     fn send_reply(&mut self, status: u32, headers: &[(&str, &str)], body: &[u8]);
     /// Add `delta` to a counter.
-    fn count(&self, metric: Metric, delta: i64);
+    fn count(&self, metric: Metric<'_>, delta: i64);
+    /// Record `value` in a histogram ([`Metric::AddedLatencyUs`]). Hosts without histograms
+    /// ignore it.
+    fn record(&self, _metric: Metric<'_>, _value: u64) {}
     /// Read a shared-data entry and its compare-and-swap token.
     fn shared_get(&self, key: &str) -> Option<(Vec<u8>, u32)>;
     /// Write a shared-data entry if its token is still `cas` (0 = unconditionally). False on conflict.

@@ -11,6 +11,7 @@ pub mod decision;
 pub mod detection;
 pub mod exchange;
 pub mod host;
+pub mod metrics;
 pub mod path;
 pub mod policy;
 pub mod protocol;

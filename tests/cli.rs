@@ -1,4 +1,4 @@
-//! The `authensor` binary's policy and approval commands, run as a user would.
+//! The `authensor` binary's policy, approval and audit commands, run as a user would.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -210,6 +210,51 @@ fn bad_usage_exits_2() {
         authensor(&["approval", "mint", "--ttl", "1h"], "")
             .status
             .code(),
+        Some(2)
+    );
+}
+
+/// A proxy log of `n` audit lines sealed by the core's chain, with other lines between them.
+fn chained_log(n: usize) -> Vec<String> {
+    let mut chain = authensor_filter::audit::chain::Chain::new("vm-1");
+    let mut lines = Vec::new();
+    for i in 0..n {
+        let record = format!(r#"{{"audit":"authensor/v1","request_id":"r{i}","decision":"deny"}}"#);
+        lines.push(format!(
+            "[info] wasm log authensor: {}",
+            chain.seal(&record, 16_384)
+        ));
+        lines.push("[info] unrelated".to_owned());
+    }
+    lines
+}
+
+#[test]
+fn audit_verify_passes_an_intact_log_and_names_the_edited_line() {
+    let log = chained_log(4).join("\n");
+    let ok = authensor(&["audit", "verify", "-"], &log);
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+    assert!(stdout(&ok).ends_with("chains: 1, lines: 4, problems: 0 (ok)\n"));
+
+    let tampered = log.replacen(
+        r#""request_id":"r1","decision":"deny""#,
+        r#""request_id":"r1","decision":"allow""#,
+        1,
+    );
+    let file = temp_file("audit-verify", "envoy.log", &tampered);
+    let bad = authensor(&["audit", "verify", "--json", &file], "");
+    assert_eq!(bad.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["problems"][0]["kind"], "edited");
+    assert_eq!(v["problems"][0]["line"], 3);
+    assert_eq!(v["chains"][0]["id"], "vm-1");
+
+    let none = authensor(&["audit", "verify", "-"], "no audit lines here\n");
+    assert_eq!(none.status.code(), Some(1));
+    assert_eq!(authensor(&["audit", "verify"], "").status.code(), Some(2));
+    assert_eq!(
+        authensor(&["audit", "check", "-"], "").status.code(),
         Some(2)
     );
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -27,6 +28,11 @@ WASM = Path(
 )
 AUDIT_MARKER = '{"audit":"authensor/v1"'
 READY_TIMEOUT_S = 30.0
+PROMETHEUS_SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>.*)\})? (?P<value>\S+)$")
+PROMETHEUS_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+# Envoy `stats_config` that turns the filter's metric names into Prometheus labels (also in
+# examples/envoy.yaml; a test keeps the two equal).
+STATS_CONFIG_FILE = ROOT / "filter-config" / "envoy-stats-config.json"
 
 
 def audit_lines_in(text: str) -> list[dict]:
@@ -65,8 +71,12 @@ def wasm_filter(plugin_config, wasm: Path = WASM, name: str = "authensor") -> di
     }
 
 
-def bootstrap(http_filters: list[dict], upstream_port: int, buffer_limit: int = 8 << 20) -> dict:
-    """A complete Envoy bootstrap: one loopback listener (port 0) -> filters -> router -> upstream."""
+def bootstrap(
+    http_filters: list[dict], upstream_port: int, buffer_limit: int = 8 << 20, stats_tags: bool = False
+) -> dict:
+    """A complete Envoy bootstrap: one loopback listener (port 0) -> filters -> router -> upstream.
+    With `stats_tags`, the filter's metrics get their Prometheus labels (STATS_CONFIG_FILE) and
+    histograms are flushed every 200 ms."""
     router = {
         "name": "envoy.filters.http.router",
         "typed_config": {
@@ -90,7 +100,9 @@ def bootstrap(http_filters: list[dict], upstream_port: int, buffer_limit: int = 
         },
         "http_filters": [*http_filters, router],
     }
+    stats = {"stats_config": json.loads(STATS_CONFIG_FILE.read_text()), "stats_flush_interval": "0.2s"}
     return {
+        **(stats if stats_tags else {}),
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
         "static_resources": {
             "listeners": [
@@ -206,6 +218,16 @@ class Envoy:
             if len(lines) >= count or time.monotonic() > deadline:
                 return lines
             time.sleep(0.02)
+
+    def prometheus(self) -> dict[tuple[str, frozenset], float]:
+        """The admin's /stats/prometheus samples, keyed by (name, frozenset of label pairs)."""
+        samples = {}
+        for line in self.admin_get("/stats/prometheus").splitlines():
+            m = PROMETHEUS_SAMPLE.match(line)
+            if m:
+                labels = frozenset(PROMETHEUS_LABEL.findall(m["labels"] or ""))
+                samples[(m["name"], labels)] = float(m["value"])
+        return samples
 
     def admin_get(self, path: str) -> str:
         with urllib.request.urlopen(f"http://{self.admin}{path}", timeout=5) as r:

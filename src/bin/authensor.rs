@@ -10,12 +10,13 @@ mod cli;
 
 fn usage() -> String {
     format!(
-        "usage:\nauthensor config check FILE...\n{}\n{}\n{}\n{}\n{}",
+        "usage:\nauthensor config check FILE...\n{}\n{}\n{}\n{}\n{}\n{}",
         cli::policy::USAGE,
         cli::approval::USAGE,
         cli::mcp::USAGE,
         cli::llm::USAGE,
-        aegis_cli::USAGE
+        aegis_cli::USAGE,
+        cli::audit::USAGE
     )
 }
 
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
         ["policy", rest @ ..] => cli::policy::run(rest),
         ["approval", rest @ ..] => cli::approval::run(rest),
         ["mcp", rest @ ..] => cli::mcp::run(rest),
+        ["audit", rest @ ..] => cli::audit::run(rest),
         ["scan", rest @ ..] => aegis_cli::scan::run(rest),
         ["eval", rest @ ..] => aegis_cli::eval::run(rest),
         ["llm", "guard", rest @ ..] => cli::llm::run(rest),

@@ -1,7 +1,9 @@
 //! Subcommands of the native `authensor` tool (compiled into the binary only, never the filter):
-//! policy lint/test/eval, approval-token minting, MCP tool pinning and LLM stream replay, on top of the same core as the filter.
+//! policy lint/test/eval, approval-token minting, MCP tool pinning, LLM stream replay and
+//! audit-chain verification, on top of the same core as the filter.
 
 pub mod approval;
+pub mod audit;
 pub mod llm;
 pub mod load;
 pub mod mcp;
