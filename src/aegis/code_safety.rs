@@ -5,8 +5,8 @@
 
 use regex_lite::Regex;
 
-use super::finding::{Found, MappedHit, View};
-use super::keywords::{KeywordSetBuilder, Owner};
+use super::finding::{Found, View};
+use super::keywords::{Hit, KeywordSetBuilder, Owner};
 use super::phrases::{self, Seq};
 use crate::config::ConfigError;
 use crate::detection::{DetectionType, Severity};
@@ -145,6 +145,11 @@ const WORDS: &[(u16, &[&str])] = &[
     ),
 ];
 
+/// Anchors whose rules need the context words (downloaders, untrusted input) around them.
+pub fn wants_context(code: u16) -> bool {
+    matches!(code, PIPE_SHELL | CHMOD_X | EVAL | DESERIALIZE)
+}
+
 pub const SUB_TYPES: &[&str] = &[
     "destructive_command",
     "reverse_shell",
@@ -242,12 +247,16 @@ impl CodeSafety {
 
     pub fn register(b: &mut KeywordSetBuilder) {
         for (code, specs) in WORDS {
-            b.add_all(Owner::CodeSafety, *code, specs);
+            if matches!(*code, DOWNLOADER | UNTRUSTED) {
+                b.add_context(Owner::CodeSafety, *code, specs);
+            } else {
+                b.add_all(Owner::CodeSafety, *code, specs);
+            }
         }
     }
 
     pub fn detect(&self, v: &View<'_>, out: &mut Vec<Found>) {
-        let hits: Vec<&MappedHit> = v.hits_of(Owner::CodeSafety).collect();
+        let hits: Vec<&Hit> = v.hits_of(Owner::CodeSafety).collect();
         if hits.is_empty() {
             return;
         }
@@ -269,7 +278,7 @@ impl CodeSafety {
         }
         for h in hits.iter().filter(|h| h.code() == RM) {
             let (window, offset) = v.window(h.span(), 0, 120);
-            let rel = h.orig.0.saturating_sub(offset);
+            let rel = h.start.saturating_sub(offset);
             let from = window.get(rel..).unwrap_or("");
             if let Some(m) = self.rm_target.find(from) {
                 let start = offset + rel;

@@ -8,8 +8,8 @@ use regex_lite::Regex;
 use super::checksum;
 use super::credential_formats::{Check, FORMATS};
 use super::entropy::{is_placeholder, looks_random, shannon};
-use super::finding::{Found, MappedHit, View};
-use super::keywords::{KeywordSetBuilder, Owner};
+use super::finding::{Found, View};
+use super::keywords::{Hit, KeywordSetBuilder, Owner};
 use crate::config::ConfigError;
 use crate::detection::{DetectionType, Severity};
 
@@ -102,10 +102,12 @@ impl Credentials {
                 code => self.format(v, h, usize::from(code), out),
             }
         }
-        json_key_context(v, out);
+        if let Some(key) = v.parent_key {
+            value_under_key(v.text, key, out);
+        }
     }
 
-    fn format(&self, v: &View<'_>, h: &MappedHit, i: usize, out: &mut Vec<Found>) {
+    fn format(&self, v: &View<'_>, h: &Hit, i: usize, out: &mut Vec<Found>) {
         let (Some(format), Some(regex)) = (FORMATS.get(i), self.formats.get(i)) else {
             return;
         };
@@ -165,7 +167,7 @@ impl Credentials {
     }
 
     /// `name = value` where the name says secret; the value must look like one.
-    fn assignment(&self, v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
+    fn assignment(&self, v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
         let (window, offset) = v.window(h.span(), 48, 320);
         for caps in self.assignment.captures_iter(window) {
             let (Some(name), Some(sep), Some(value)) = (caps.get(1), caps.get(2), caps.get(3))
@@ -174,7 +176,7 @@ impl Credentials {
             };
             // Only the assignment whose name holds this keyword.
             let name_span = offset + name.start()..offset + name.end();
-            if h.orig.1 < name_span.start || h.orig.1 > name_span.end {
+            if h.end < name_span.start || h.end > name_span.end {
                 continue;
             }
             let spaced = sep.as_str().trim().is_empty();
@@ -185,7 +187,7 @@ impl Credentials {
         }
     }
 
-    fn bearer(&self, v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
+    fn bearer(&self, v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
         let (window, offset) = v.window(h.span(), 0, 600);
         if let Some(m) = self.bearer.captures(window).and_then(|c| c.get(1)) {
             if !is_placeholder(m.as_str()) && shannon(m.as_str().as_bytes()) >= 3.0 {
@@ -266,9 +268,9 @@ fn judge(name: &str, value: &str, spaced: bool) -> Option<Judged> {
 }
 
 /// A random-looking token shortly after a secret word ("the key is: …", "SECRET abc123…").
-fn near_keyword_token(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
+fn near_keyword_token(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
     for t in &v.candidates.tokens {
-        if t.start < h.orig.1 || t.start > h.orig.1 + 64 {
+        if t.start < h.end || t.start > h.end + 64 {
             continue;
         }
         let value = v.text.get(t.clone()).unwrap_or("");
@@ -291,6 +293,16 @@ fn near_keyword_token(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
 /// Secret-looking JSON keys (`"api_key": "…"`); names that merely contain "key" or "token" as a
 /// counter or identifier do not count.
 fn is_secret_key_name(key: &str) -> bool {
+    // Cheap reject before lower-casing: every secret-looking name has one of these letters runs.
+    let has_hint = [
+        "ass", "wd", "ecre", "oken", "ey", "red", "arer", "ASS", "WD", "ECRE", "OKEN", "EY", "RED",
+        "ARER",
+    ]
+        .iter()
+        .any(|h| key.contains(h));
+    if !has_hint {
+        return false;
+    }
     let k = key.to_ascii_lowercase();
     const NOT: &[&str] = &[
         "public", "primary", "foreign", "sort", "partition", "cache", "idempot", "dedup",
@@ -314,19 +326,17 @@ fn is_secret_key_name(key: &str) -> bool {
         || k == "key"
 }
 
-fn json_key_context(v: &View<'_>, out: &mut Vec<Found>) {
-    let Some(key) = v.parent_key else {
+/// A JSON value stored under a secret-looking key.
+pub fn value_under_key(text: &str, key: &str, out: &mut Vec<Found>) {
+    if key.len() > 64 || !is_secret_key_name(key) {
         return;
-    };
-    let value = v.text.trim();
+    }
+    let value = text.trim();
     if value.is_empty() || value.len() > 4096 || value.contains(char::is_whitespace) {
         return;
     }
-    if !is_secret_key_name(key) {
-        return;
-    }
     if let Some(judged) = judge(key, value, false) {
-        let start = v.text.len() - v.text.trim_start().len();
+        let start = text.len() - text.trim_start().len();
         let mut found = judged.at(start..start + value.len());
         found.rule = "cred.json_key".into();
         out.push(found);
@@ -334,10 +344,10 @@ fn json_key_context(v: &View<'_>, out: &mut Vec<Found>) {
 }
 
 /// `scheme://user:password@host`: the password is the secret.
-fn url_credentials(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
+fn url_credentials(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
     let text = v.text;
-    let sep = h.orig.0;
-    let Some(rest) = text.get(h.orig.1..) else {
+    let sep = h.start;
+    let Some(rest) = text.get(h.end..) else {
         return;
     };
     let authority_len = rest
@@ -373,7 +383,7 @@ fn url_credentials(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
     } else {
         "url_credentials"
     };
-    let start = h.orig.1 + colon + 1;
+    let start = h.end + colon + 1;
     out.push(Found::new(
         DetectionType::Credentials,
         sub_type,

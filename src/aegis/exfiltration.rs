@@ -6,8 +6,8 @@
 
 use std::ops::Range;
 
-use super::finding::{Found, MappedHit, View};
-use super::keywords::{KeywordSetBuilder, Owner};
+use super::finding::{Found, View};
+use super::keywords::{Hit, KeywordSetBuilder, Owner};
 use super::phrases::{self, Seq};
 use crate::detection::{DetectionType, Severity};
 
@@ -49,8 +49,7 @@ const WORDS: &[(u16, &[&str])] = &[
     (
         SEND,
         &[
-            "send*", "post", "posting", "upload*", "forward*", "transmit*", "email", "e-mail",
-            "mail", "exfiltrat*", "leak", "submit", "deliver", "fetch", "fetch(", "curl",
+            "send*", "post", "posting", "upload*", "forward*", "transmit*", "exfiltrat*", "leak", "submit", "deliver", "fetch", "fetch(", "curl",
             "wget", "trigger", "call", "beacon", "report back", "push", "sync", "share",
             "copy", "append", "attach", "redirect", "navigate",
         ],
@@ -58,16 +57,14 @@ const WORDS: &[(u16, &[&str])] = &[
     (
         SENSITIVE,
         &[
-            "system prompt", "system message", "your instructions", "initial instructions",
-            "the conversation", "this conversation", "our conversation", "entire conversation",
-            "entire_conversation", "full conversation", "conversation history",
-            "conversation context", "chat history", "chat transcript", "transcript",
+            "system prompt", "system message", "initial instructions", "conversation",
+            "entire_conversation", "chat history", "chat transcript", "transcript",
             "message history", "context window", "api key", "api keys", "api_key", "apikeys",
             "credentials", "secrets", "passwords", "access token", "access tokens",
             "session token", "auth token", "cookies", "session cookie", "process.env",
             "environment variables", "env vars", "os.environ", "private key", "ssh key",
             "tool definitions", "configuration values", "user data", "personal data",
-            "customer data", "private data", "all data", "$database_url", "database_url",
+            "customer data", "private data", "$database_url", "database_url",
             "$api_secret", "api_secret", "/etc/passwd", "/etc/shadow", "system config",
             "systemconfig", "internal configuration",
         ],
@@ -118,8 +115,8 @@ const WORDS: &[(u16, &[&str])] = &[
     (
         DNS,
         &[
-            "nslookup", "dig", "host -t", "resolve", "dns query", "dns lookup",
-            "dns request", "dns records", "dns resolution",
+            "nslookup", "dig", "host -t", "dns query", "dns lookup", "dns request",
+            "dns records", "dns resolution", "resolve these", "resolve the following",
         ],
     ),
     (SUBST, &["*$(*", "*${*"]),
@@ -142,6 +139,11 @@ const WORDS: &[(u16, &[&str])] = &[
         ],
     ),
 ];
+
+/// Anchors whose rules need the context words (send verbs, destinations) around them.
+pub fn wants_context(code: u16) -> bool {
+    code == SENSITIVE
+}
 
 pub const SUB_TYPES: &[&str] = &[
     "markdown_image_exfil",
@@ -209,12 +211,16 @@ const SENSITIVE_INTERNAL: &[&str] = &[
 
 pub fn register(b: &mut KeywordSetBuilder) {
     for (code, specs) in WORDS {
-        b.add_all(Owner::Exfiltration, *code, specs);
+        if matches!(*code, SEND | DEST | COVERT) {
+            b.add_context(Owner::Exfiltration, *code, specs);
+        } else {
+            b.add_all(Owner::Exfiltration, *code, specs);
+        }
     }
 }
 
 pub fn detect(v: &View<'_>, out: &mut Vec<Found>) {
-    let hits: Vec<&MappedHit> = v.hits_of(Owner::Exfiltration).collect();
+    let hits: Vec<&Hit> = v.hits_of(Owner::Exfiltration).collect();
     if hits.is_empty() {
         return;
     }
@@ -304,12 +310,12 @@ fn carries_data(url: &str) -> bool {
     placeholder || shouting || long_value || (sensitive_name && !query.is_empty())
 }
 
-fn markdown_image(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
-    let rest = v.text.get(h.orig.0..).unwrap_or("");
+fn markdown_image(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
+    let rest = v.text.get(h.start..).unwrap_or("");
     let Some(close) = rest.get(..rest.len().min(300)).and_then(|r| r.find("](")) else {
         return;
     };
-    let mut url_start = h.orig.0 + close + 2;
+    let mut url_start = h.start + close + 2;
     url_start += v.text.get(url_start..).map_or(0, |r| r.len() - r.trim_start().len());
     let url = url_at(v.text, url_start);
     let text = v.text.get(url.clone()).unwrap_or("");
@@ -324,20 +330,20 @@ fn markdown_image(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
     } else {
         return;
     };
-    let mut f = found("markdown_image_exfil", severity, 0.8, "exfil.markdown_image", h.orig.0..url.end);
+    let mut f = found("markdown_image_exfil", severity, 0.8, "exfil.markdown_image", h.start..url.end);
     if let Some(host) = host_of(text, url.start) {
         f = f.with_domain(host);
     }
     out.push(f);
 }
 
-fn img_tag(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
-    let rest = v.text.get(h.orig.0..).unwrap_or("");
+fn img_tag(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
+    let rest = v.text.get(h.start..).unwrap_or("");
     let scope = rest.get(..rest.len().min(300)).unwrap_or(rest);
     let Some(src) = scope.find("src=") else {
         return;
     };
-    let mut url_start = h.orig.0 + src + 4;
+    let mut url_start = h.start + src + 4;
     if let Some(q) = v.text.get(url_start..).and_then(|r| r.chars().next()) {
         if q == '"' || q == '\'' {
             url_start += 1;
@@ -346,7 +352,7 @@ fn img_tag(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
     let url = url_at(v.text, url_start);
     let text = v.text.get(url.clone()).unwrap_or("");
     if text.starts_with("http") && carries_data(text) {
-        let mut f = found("markdown_image_exfil", Severity::Medium, 0.7, "exfil.img_tag", h.orig.0..url.end);
+        let mut f = found("markdown_image_exfil", Severity::Medium, 0.7, "exfil.img_tag", h.start..url.end);
         if let Some(host) = host_of(text, url.start) {
             f = f.with_domain(host);
         }
@@ -355,10 +361,10 @@ fn img_tag(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
 }
 
 /// Any URL whose query holds template placeholders for data (`?data={{history}}`).
-fn url_with_data(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
-    let before = v.text.get(..h.orig.0).unwrap_or("");
+fn url_with_data(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
+    let before = v.text.get(..h.start).unwrap_or("");
     let scheme_len = before.bytes().rev().take_while(u8::is_ascii_alphabetic).count();
-    let start = h.orig.0 - scheme_len;
+    let start = h.start - scheme_len;
     let url = url_at(v.text, start);
     let text = v.text.get(url.clone()).unwrap_or("");
     let query = text.split_once('?').map_or("", |(_, q)| q);
@@ -379,25 +385,25 @@ fn url_with_data(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
     }
 }
 
-fn endpoint(v: &View<'_>, h: &MappedHit) -> Found {
+fn endpoint(v: &View<'_>, h: &Hit) -> Found {
     // Widen to the whole host name for the allow-list.
-    let before = v.text.get(..h.orig.0).unwrap_or("");
+    let before = v.text.get(..h.start).unwrap_or("");
     let back = before
         .bytes()
         .rev()
         .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
         .count();
-    let after = v.text.get(h.orig.1..).unwrap_or("");
+    let after = v.text.get(h.end..).unwrap_or("");
     let fwd = after
         .bytes()
         .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
         .count();
-    let host = h.orig.0 - back..h.orig.1 + fwd;
+    let host = h.start - back..h.end + fwd;
     found("exfil_endpoint", Severity::Medium, 0.7, "exfil.endpoint", h.span()).with_domain(host)
 }
 
-fn private_address(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
-    let url = url_at(v.text, h.orig.0);
+fn private_address(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
+    let url = url_at(v.text, h.start);
     let text = v.text.get(url.clone()).unwrap_or("").to_ascii_lowercase();
     if text.starts_with("://172.") {
         let second: u32 = text
@@ -420,7 +426,7 @@ fn private_address(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
 
 /// Host names near a DNS verb that carry data: command substitution, long encoded labels, or
 /// labels named like chunks of a payload.
-fn dns_names(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
+fn dns_names(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
     let (window, offset) = v.window(h.span(), 0, 240);
     for word in window.split(|c: char| c.is_whitespace() || c == ',') {
         let labels: Vec<&str> = word.trim_matches(|c: char| !c.is_alphanumeric()).split('.').collect();
@@ -444,8 +450,8 @@ fn dns_names(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
 }
 
 /// `$(…).host.tld` or `${…}.host.tld`: a command or template expanded into a host name.
-fn substituted_host(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
-    let rest = v.text.get(h.orig.0..).unwrap_or("");
+fn substituted_host(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
+    let rest = v.text.get(h.start..).unwrap_or("");
     let bytes = rest.as_bytes();
     let (open, close) = match bytes.get(1) {
         Some(b'(') => (b'(', b')'),
@@ -486,7 +492,7 @@ fn substituted_host(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
             Severity::High,
             0.85,
             "exfil.substituted_host",
-            h.orig.0..h.orig.0 + end + host_len,
+            h.start..h.start + end + host_len,
         ));
     }
 }

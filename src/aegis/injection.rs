@@ -5,9 +5,9 @@
 //! jailbreak personas, adversarial-suffix statistics, and escalation when weak cues pile up.
 
 use super::adversarial;
-use super::finding::{Found, MappedHit, View};
+use super::finding::{Found, View};
 use super::injection_lexicon::*;
-use super::keywords::{KeywordSetBuilder, Owner};
+use super::keywords::{Hit, KeywordSetBuilder, Owner};
 use super::phrases::{self, Seq};
 use crate::detection::{DetectionType, Severity};
 
@@ -113,14 +113,6 @@ const SEQS: &[Seq] = &[
         24,
         Severity::High,
         0.8,
-    ),
-    seq(
-        "inj.secret_solicitation",
-        "secret_solicitation",
-        &[&[ASK, REVEAL], &[SECRET]],
-        24,
-        Severity::Medium,
-        0.6,
     ),
     seq(
         "inj.memory",
@@ -285,8 +277,17 @@ pub fn register(b: &mut KeywordSetBuilder) {
     for (code, specs) in CLASSES {
         b.add_all(Owner::Injection, *code, specs);
     }
-    for (i, (spec, _, _)) in JAILBREAK.iter().enumerate() {
-        b.add(Owner::Injection, JAILBREAK_BASE + i as u16, spec);
+    for (code, specs) in CONTEXT {
+        b.add_context(Owner::Injection, *code, specs);
+    }
+    // Strong jailbreak cues anchor; weak ones only count near anchors.
+    for (i, (spec, weight, _)) in JAILBREAK.iter().enumerate() {
+        let code = JAILBREAK_BASE + i as u16;
+        if *weight >= 2 {
+            b.add(Owner::Injection, code, spec);
+        } else {
+            b.add_context(Owner::Injection, code, &[spec]);
+        }
     }
 }
 
@@ -300,7 +301,7 @@ pub struct Requests {
 /// Run every injection rule over one view.
 pub fn detect(v: &View<'_>, out: &mut Vec<Found>) -> Requests {
     let first = out.len();
-    let hits: Vec<&MappedHit> = v.hits_of(Owner::Injection).collect();
+    let hits: Vec<&Hit> = v.hits_of(Owner::Injection).collect();
     for s in SEQS {
         if let Some(span) = phrases::find(&hits, s) {
             out.push(found(s.sub_type, s.severity, s.confidence, s.rule, span));
@@ -352,24 +353,24 @@ fn found(
     )
 }
 
-/// Whether normalised text before `at` is the start of a line (spaces and markdown allowed).
-fn at_line_start(norm: &str, at: usize) -> bool {
-    let before = norm.get(..at).unwrap_or("");
-    let trimmed = before.trim_end_matches([' ', '#', '*', '>', '`', '-', '[', '(']);
-    trimmed.is_empty() || trimmed.ends_with('\n')
+/// Whether `at` starts a line of `text` (indentation and markdown allowed).
+fn at_line_start(text: &str, at: usize) -> bool {
+    let before = text.get(..at).unwrap_or("");
+    let trimmed = before.trim_end_matches([' ', '\t', '#', '*', '>', '`', '-', '[', '(']);
+    trimmed.is_empty() || trimmed.ends_with(['\n', '\r'])
 }
 
 /// Role labels opening a line: a fake `system:` turn is an injection; several conversation turns
 /// pasted into one message are a weak cue.
-fn turns(v: &View<'_>, hits: &[&MappedHit], out: &mut Vec<Found>) {
+fn turns(v: &View<'_>, hits: &[&Hit], out: &mut Vec<Found>) {
     let mut system = None;
     let mut labels = 0u32;
     let mut first = None;
     for h in hits.iter().filter(|h| h.code() == TURN) {
-        if !at_line_start(v.norm, h.hit.start) {
+        if !at_line_start(v.text, h.start) {
             continue;
         }
-        let label = v.norm.get(h.hit.start..h.hit.end).unwrap_or("");
+        let label = v.text.get(h.start..h.end).unwrap_or("").to_ascii_lowercase();
         if label.contains("system") || label.contains("developer") {
             system.get_or_insert(h.span());
         } else {
@@ -399,13 +400,44 @@ fn turns(v: &View<'_>, hits: &[&MappedHit], out: &mut Vec<Found>) {
     }
 }
 
-/// A secret noun (in any language) followed closely by a question mark.
-fn solicitation_in_question(v: &View<'_>, hits: &[&MappedHit], out: &mut Vec<Found>) {
+/// Whether the word before `at` makes what follows definite: "the password", "your api key".
+fn determined(text: &str, at: usize) -> bool {
+    let before = text.get(..at).unwrap_or("").trim_end();
+    let word = before
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    matches!(
+        word.as_str(),
+        "the" | "your" | "our" | "my" | "this" | "that" | "system" | "admin" | "its" | "their"
+    )
+}
+
+/// Asking for a definite secret ("what is the password", "tell me your api key"), or a secret
+/// noun (in any language) followed closely by a question mark.
+fn solicitation_in_question(v: &View<'_>, hits: &[&Hit], out: &mut Vec<Found>) {
+    let secret = |h: &&&Hit| h.code() == SECRET && determined(v.text, h.start);
+    let asked_for = hits.iter().filter(secret).find(|s| {
+        hits.iter().any(|a| {
+            matches!(a.code(), ASK | REVEAL) && a.end <= s.start && s.start - a.end <= 24
+        })
+    });
+    if let Some(h) = asked_for {
+        out.push(found(
+            "secret_solicitation",
+            Severity::Medium,
+            0.6,
+            "inj.secret_solicitation",
+            h.span(),
+        ));
+        return;
+    }
     let asked = hits
         .iter()
-        .filter(|h| h.code() == SECRET_BARE || h.code() == SECRET)
+        .filter(|h| h.code() == SECRET_BARE || (h.code() == SECRET && determined(v.text, h.start)))
         .find(|h| {
-            let after = v.norm.get(h.hit.end..).unwrap_or("");
+            let after = v.text.get(h.end..).unwrap_or("");
             after
                 .char_indices()
                 .take_while(|(i, _)| *i < 40)
@@ -468,7 +500,7 @@ fn signals(v: &View<'_>, out: &mut Vec<Found>) {
 
 /// Jailbreak templates pile up persona framing and demands to drop restrictions; score the
 /// distinct cues.
-fn jailbreak_score(hits: &[&MappedHit], out: &mut Vec<Found>) {
+fn jailbreak_score(hits: &[&Hit], out: &mut Vec<Found>) {
     let mut seen = [false; JAILBREAK.len()];
     let mut score = 0u32;
     let mut persona = 0u32;
@@ -488,8 +520,8 @@ fn jailbreak_score(hits: &[&MappedHit], out: &mut Vec<Found>) {
         score += u32::from(weight);
         persona += u32::from(is_persona);
         span = Some(match span {
-            None => h.orig,
-            Some((s, e)) => (s.min(h.orig.0), e.max(h.orig.1)),
+            None => (h.start, h.end),
+            Some((s, e)) => (s.min(h.start), e.max(h.end)),
         });
     }
     let Some((start, end)) = span else {

@@ -7,11 +7,12 @@
 
 use std::ops::Range;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex_lite::Regex;
 
 use super::checksum;
-use super::finding::{Found, Mask, MappedHit, View};
-use super::keywords::{KeywordSetBuilder, Owner};
+use super::finding::{Found, Mask, View};
+use super::keywords::{Hit, KeywordSetBuilder, Owner};
 use crate::config::ConfigError;
 use crate::detection::{DetectionType, Severity};
 
@@ -28,8 +29,28 @@ const WORDS: &[(u16, &[&str])] = &[
     (AT, &["*@*"]),
     (
         OBFUSCATED_AT,
-        &["*[at]*", "*(at)*", "*{at}*", " at ", "*[dot]*", "*(dot)*", "dot com", "dot org", "dot net"],
+        &["*[at]*", "*(at)*", "*{at}*", "*[dot]*", "*(dot)*", "dot com", "dot org", "dot net"],
     ),
+    (
+        BIRTH_WORD,
+        &[
+            "born", "dob", "d.o.b", "date of birth", "birth date", "birthdate", "birthday",
+            "b-day", "geboren", "geburtsdatum", "ne le", "nee le", "date de naissance",
+            "nacido", "nacida", "fecha de nacimiento", "data di nascita", "data de nascimento",
+        ],
+    ),
+    (PASSPORT_WORD, &["passport*", "reisepass", "passeport", "pasaporte"]),
+    (
+        MEDICAL_WORD,
+        &[
+            "mrn", "medical record*", "patient id", "patient number", "health insurance",
+            "insurance id", "member id", "npi", "nhs number", "medicare",
+        ],
+    ),
+];
+
+/// Words that make a run of digits a phone, card or SSN; looked for only around numbers.
+const NUMBER_CONTEXT: &[(u16, &[&str])] = &[
     (
         PHONE_WORD,
         &[
@@ -55,23 +76,8 @@ const WORDS: &[(u16, &[&str])] = &[
             "tin", "itin", "sin",
         ],
     ),
-    (
-        BIRTH_WORD,
-        &[
-            "born", "dob", "d.o.b", "date of birth", "birth date", "birthdate", "birthday",
-            "b-day", "geboren", "geburtsdatum", "ne le", "nee le", "date de naissance",
-            "nacido", "nacida", "fecha de nacimiento", "data di nascita", "data de nascimento",
-        ],
-    ),
-    (PASSPORT_WORD, &["passport*", "reisepass", "passeport", "pasaporte"]),
-    (
-        MEDICAL_WORD,
-        &[
-            "mrn", "medical record*", "patient id", "patient number", "health insurance",
-            "insurance id", "member id", "npi", "nhs number", "medicare",
-        ],
-    ),
 ];
+
 
 /// Card numbers published as test numbers by payment networks and processors: never real cards,
 /// always allowed.
@@ -98,6 +104,9 @@ pub const SUB_TYPES: &[&str] = &[
 ];
 
 pub struct Pii {
+    /// Context words around numbers, with the code of each pattern.
+    number_context: AhoCorasick,
+    number_context_codes: Vec<(u16, bool)>,
     email: Regex,
     obfuscated_email: Regex,
     nanp: Regex,
@@ -127,7 +136,23 @@ const NOT_TLDS: &[&str] = &[
 
 impl Pii {
     pub fn new() -> Result<Pii, ConfigError> {
+        let mut patterns = Vec::new();
+        let mut codes = Vec::new();
+        for (code, specs) in NUMBER_CONTEXT {
+            for spec in *specs {
+                let whole = !spec.ends_with('*');
+                patterns.push(spec.trim_end_matches('*'));
+                codes.push((*code, whole));
+            }
+        }
+        let number_context = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(true)
+            .build(&patterns)
+            .map_err(|e| ConfigError::new("aegis", format!("pii context words: {e}")))?;
         Ok(Pii {
+            number_context,
+            number_context_codes: codes,
             email: compile(
                 r"([A-Za-z0-9][A-Za-z0-9._%+\-]{0,63})@((?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,24}))",
             )?,
@@ -154,7 +179,7 @@ impl Pii {
     }
 
     pub fn detect(&self, v: &View<'_>, out: &mut Vec<Found>) {
-        let hits: Vec<&MappedHit> = v.hits_of(Owner::Pii).collect();
+        let hits: Vec<&Hit> = v.hits_of(Owner::Pii).collect();
         for h in &hits {
             match h.code() {
                 AT => self.email(v, h, out),
@@ -165,11 +190,7 @@ impl Pii {
                 _ => {}
             }
         }
-        let near = |code: u16, r: &Range<usize>| {
-            hits.iter().any(|h| {
-                h.code() == code && h.orig.1 + 48 >= r.start && h.orig.0 <= r.end + 32
-            })
-        };
+        let near = |code: u16, r: &Range<usize>| self.context_near(v.text, code, r);
         for r in &v.candidates.numbers {
             self.number(v, r, &near, out);
         }
@@ -180,13 +201,27 @@ impl Pii {
             }
         }
         if let Some(key) = v.parent_key {
-            phone_under_key(v, key, out);
+            phone_under_key(v.text, key, out);
         }
     }
 
-    fn email(&self, v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
+    /// Whether a context word of class `code` appears just before or after `r`.
+    fn context_near(&self, text: &str, code: u16, r: &Range<usize>) -> bool {
+        let (window, _) = super::finding::window(text, r.clone(), 48, 32);
+        let bytes = window.as_bytes();
+        self.number_context.find_overlapping_iter(window).any(|m| {
+            let Some(&(c, whole)) = self.number_context_codes.get(m.pattern().as_usize()) else {
+                return false;
+            };
+            let left = m.start() == 0 || !bytes.get(m.start() - 1).is_some_and(u8::is_ascii_alphanumeric);
+            let right = !whole || !bytes.get(m.end()).is_some_and(u8::is_ascii_alphanumeric);
+            c == code && left && right
+        })
+    }
+
+    fn email(&self, v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
         let (window, offset) = v.window(h.span(), 64, 256);
-        let at = h.orig.0;
+        let at = h.start;
         for caps in self.email.captures_iter(window) {
             let (Some(all), Some(domain), Some(tld)) = (caps.get(0), caps.get(2), caps.get(3))
             else {
@@ -207,7 +242,7 @@ impl Pii {
         }
     }
 
-    fn obfuscated_email(&self, v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
+    fn obfuscated_email(&self, v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
         let (window, offset) = v.window(h.span(), 72, 48);
         if let Some(m) = self.obfuscated_email.find(window) {
             out.push(
@@ -223,7 +258,7 @@ impl Pii {
         }
     }
 
-    fn birth_date(&self, v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
+    fn birth_date(&self, v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
         let (window, offset) = v.window(h.span(), 0, 48);
         let Some(caps) = self.date.captures(window) else {
             return;
@@ -253,12 +288,12 @@ impl Pii {
     fn id_in_context(
         &self,
         v: &View<'_>,
-        h: &MappedHit,
+        h: &Hit,
         sub_type: &'static str,
         out: &mut Vec<Found>,
     ) {
         let (window, offset) = v.window(h.span(), 0, 40);
-        let start = (h.orig.1 - offset).min(window.len());
+        let start = (h.end - offset).min(window.len());
         let after = window.get(start..).unwrap_or("");
         for m in self.id_after_word.find_iter(after) {
             let digits = m.as_str().bytes().filter(u8::is_ascii_digit).count();
@@ -475,18 +510,21 @@ fn ipv4(s: &str, r: &Range<usize>) -> Option<Found> {
 }
 
 /// A JSON value stored under a phone-like key.
-fn phone_under_key(v: &View<'_>, key: &str, out: &mut Vec<Found>) {
-    let k = key.to_ascii_lowercase();
-    if !["phone", "mobile", "tel", "fax", "cell"].iter().any(|w| k.contains(w)) {
+pub fn phone_under_key(text: &str, key: &str, out: &mut Vec<Found>) {
+    let phoneish_key = key.len() <= 64
+        && ["phone", "mobile", "tel", "fax", "cell"]
+            .iter()
+            .any(|w| key.as_bytes().windows(w.len()).any(|s| s.eq_ignore_ascii_case(w.as_bytes())));
+    if !phoneish_key {
         return;
     }
-    let value = v.text.trim();
+    let value = text.trim();
     let digits = value.bytes().filter(u8::is_ascii_digit).count();
     let phoneish = value
         .bytes()
         .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'+'));
     if phoneish && (7..=15).contains(&digits) && out.iter().all(|f| f.sub_type != "phone_number") {
-        let start = v.text.len() - v.text.trim_start().len();
+        let start = text.len() - text.trim_start().len();
         out.push(pii("phone_number", Severity::Medium, 0.85, "pii.phone_json_key", start..start + value.len()));
     }
 }

@@ -1,6 +1,6 @@
-//! The scan pipeline. For each string: normalise, one keyword pass, one shape pass; if nothing
-//! turned up the string costs nothing more. Otherwise map hits back to original offsets, run the
-//! enabled detectors, rescan decoded segments (bounded depth and bytes), then apply the
+//! The scan pipeline. For each string: one normalising pass, one anchor-keyword pass, one shape
+//! pass; if nothing turned up the string costs nothing more. Otherwise look for context
+//! words near the anchors, run the enabled detectors, rescan decoded segments (bounded depth and bytes), then apply the
 //! configuration (threshold, disabled sub-types, allow-lists), mask previews and merge overlaps.
 //! Long strings are scanned in overlapping chunks so memory stays bounded.
 
@@ -11,10 +11,10 @@ use super::config::allow_key;
 use super::custom::CANARY_RULE;
 use super::decode::{self, Plan};
 use super::exfiltration;
-use super::finding::{preview, Found, MappedHit, View};
+use super::finding::{preview, Found, View};
 use super::injection;
 use super::json_text::{self, JsonPath, StringToken, Visitor};
-use super::keywords::Hit;
+use super::keywords::{Normalized, Owner, Scratch};
 use super::normalize::{self, Signals};
 use super::{Finding, ScanError, ScanReport, Scanner};
 use crate::detection::{Detection, DetectionType};
@@ -28,6 +28,15 @@ const HIT_CAP: usize = 8192;
 const FOUND_CAP: usize = 512;
 /// Strings shorter than this cannot hold anything the detectors look for.
 const MIN_LEN: usize = 5;
+/// Anchors whose rules also need the context words around them.
+fn wants_context(owner: Owner, code: u16) -> bool {
+    match owner {
+        Owner::Injection => true,
+        Owner::CodeSafety => super::code_safety::wants_context(code),
+        Owner::Exfiltration => exfiltration::wants_context(code),
+        _ => false,
+    }
+}
 
 /// Buffers reused across the strings of one body.
 #[derive(Default)]
@@ -35,8 +44,7 @@ struct Work {
     norm: Vec<u8>,
     tags: Vec<u8>,
     map: Vec<u32>,
-    hits: Vec<Hit>,
-    mapped: Vec<MappedHit>,
+    keywords: Scratch,
     candidates: Candidates,
     /// Decoded bytes still allowed for the current top-level string.
     budget: usize,
@@ -176,46 +184,47 @@ impl Scanner {
         depth: u8,
         out: &mut Vec<Found>,
     ) {
-        let (identity, signals) = normalize::normalize(chunk, &mut w.norm, &mut w.tags);
-        let norm = std::str::from_utf8(&w.norm).unwrap_or("");
-        w.hits.clear();
-        if !self.keywords.find(norm, &mut w.hits, HIT_CAP) {
+        // ASCII text whose only whitespace is single spaces is matched as it is; anything else
+        // is normalised first.
+        let simple = chunk.is_ascii()
+            && !chunk.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
+            && !chunk.contains("  ");
+        let (normalized, signals) = if simple {
+            w.tags.clear();
+            let n = Normalized {
+                norm: chunk.as_bytes(),
+                map: &[],
+            };
+            (n, Signals::default())
+        } else {
+            let signals = normalize::normalize_mapped(chunk, &mut w.norm, &mut w.map, &mut w.tags);
+            let n = Normalized {
+                norm: &w.norm,
+                map: &w.map,
+            };
+            (n, signals)
+        };
+        if !self
+            .keywords
+            .find(&normalized, wants_context, &mut w.keywords, HIT_CAP)
+        {
             w.truncated = true;
         }
         candidates::find(chunk, &mut w.candidates);
-        let quiet = w.hits.is_empty()
+        let quiet = w.keywords.hits.is_empty()
             && w.candidates.is_empty()
             && signals == Signals::default()
             && w.tags.is_empty();
-        if quiet && key.is_none() {
+        if quiet {
+            // Nothing in the text itself; a value may still be a secret by the key it is under.
+            if let Some(key) = key {
+                self.quiet_value(chunk, key, out);
+            }
             return;
-        }
-        w.mapped.clear();
-        if identity {
-            w.mapped.extend(w.hits.iter().map(|&hit| MappedHit {
-                hit,
-                orig: (hit.start, hit.end),
-            }));
-        } else if !w.hits.is_empty() {
-            normalize::offset_map(chunk, &mut w.map);
-            let map = &w.map;
-            let at = |i: usize| map.get(i).map_or(chunk.len(), |&o| o as usize);
-            w.mapped.extend(w.hits.iter().map(|&hit| {
-                let last = at(hit.end.saturating_sub(1));
-                let end = (hit.end..map.len())
-                    .map(at)
-                    .find(|&o| o > last)
-                    .unwrap_or(chunk.len());
-                MappedHit {
-                    hit,
-                    orig: (at(hit.start), end),
-                }
-            }));
         }
         let view = View {
             text: chunk,
-            norm,
-            hits: &w.mapped,
+            hits: &w.keywords.hits,
             candidates: &w.candidates,
             parent_key: key,
             signals,
@@ -258,6 +267,16 @@ impl Scanner {
                 f.rule = format!("{}+{}", f.rule, job.how).into();
                 out.push(f);
             }
+        }
+    }
+
+    /// Checks for a JSON value that matched nothing: secrets and phone numbers recognised by key.
+    fn quiet_value(&self, value: &str, key: &str, out: &mut Vec<Found>) {
+        if self.settings(DetectionType::Credentials).enabled {
+            super::credentials::value_under_key(value, key, out);
+        }
+        if self.settings(DetectionType::Pii).enabled {
+            super::pii::phone_under_key(value, key, out);
         }
     }
 
@@ -330,4 +349,67 @@ fn merge(mut found: Vec<Found>) -> Vec<Found> {
     }
     merged.sort_by_key(|f| (f.span.start, f.kind));
     merged
+}
+#[cfg(test)]
+mod stage_timing {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn stages() {
+        let scanner = Scanner::compile(&super::super::AegisConfig::default()).unwrap();
+        let body = std::fs::read("/tmp/body64.json").unwrap();
+        let mut strings = Vec::new();
+        struct C<'a>(&'a mut Vec<String>);
+        impl Visitor for C<'_> { fn string(&mut self, _p: &JsonPath<'_>, t: StringToken<'_>) { self.0.push(t.value.to_owned()); } }
+        json_text::walk(&body, 64, &mut C(&mut strings)).unwrap();
+        let mut w = Work::default();
+        let mut total_hits = 0; let mut chars = 0; let mut simple = 0;
+        let mut names: std::collections::BTreeMap<String, usize> = Default::default();
+        for st in &strings {
+            chars += st.len();
+            let (mut norm, mut map) = (Vec::new(), Vec::new());
+            let is_simple = st.is_ascii() && !st.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r')) && !st.contains("  ");
+            if is_simple { simple += st.len(); }
+            let n = if is_simple { Normalized { norm: st.as_bytes(), map: &[] } } else { normalize::normalize_mapped(st, &mut norm, &mut map, &mut Vec::new()); Normalized { norm: &norm, map: &map } };
+            scanner.keywords.find(&n, wants_context, &mut w.keywords, HIT_CAP);
+            total_hits += w.keywords.hits.len();
+            for h in &w.keywords.hits { *names.entry(format!("{:?}:{}", h.owner, st[h.span()].to_lowercase())).or_default() += 1; }
+        }
+        eprintln!("strings {} bytes {} simple {} hits {}", strings.len(), chars, simple, total_hits);
+        let mut v: Vec<_> = names.into_iter().collect(); v.sort_by_key(|x| std::cmp::Reverse(x.1));
+        eprintln!("{:?}", &v[..v.len().min(40)]);
+        let reps = 50;
+        if let Ok(stage) = std::env::var("STAGE") {
+            let t = std::time::Instant::now();
+            let normed: Vec<(Vec<u8>, Vec<u32>)> = strings.iter().map(|st| { let (mut a, mut b) = (Vec::new(), Vec::new()); normalize::normalize_mapped(st, &mut a, &mut b, &mut Vec::new()); (a, b) }).collect();
+            for _ in 0..200 {
+                match stage.as_str() {
+                    "kw" => for (a, b) in &normed { let n = Normalized { norm: a, map: b }; scanner.keywords.find(&n, wants_context, &mut w.keywords, HIT_CAP); },
+                    "norm" => for st in &strings { normalize::normalize_mapped(st, &mut w.norm, &mut w.map, &mut w.tags); },
+                    "cand" => for st in &strings { candidates::find(st, &mut w.candidates); },
+                    _ => for st in &strings { let f = scanner.scan_string(&mut w, st, None, 0); std::hint::black_box(f); },
+                }
+            }
+            eprintln!("stage {stage} {:.0} MB/s", (chars*200) as f64/1e6/t.elapsed().as_secs_f64());
+            return;
+        }
+        let t = std::time::Instant::now();
+        for _ in 0..reps { struct N; impl Visitor for N { fn string(&mut self, _p: &JsonPath<'_>, _t: StringToken<'_>) {} } json_text::walk(&body, 64, &mut N).unwrap(); }
+        eprintln!("walk only {:.0} MB/s", (body.len()*reps) as f64/1e6/t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        for _ in 0..reps { for st in &strings { normalize::normalize_mapped(st, &mut w.norm, &mut w.map, &mut w.tags); } }
+        eprintln!("normalize {:.0} MB/s", (chars*reps) as f64/1e6/t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        for _ in 0..reps { for st in &strings { normalize::normalize_mapped(st, &mut w.norm, &mut w.map, &mut w.tags); let n = Normalized { norm: &w.norm, map: &w.map }; scanner.keywords.find(&n, wants_context, &mut w.keywords, HIT_CAP); } }
+        eprintln!("normalize+keywords {:.0} MB/s", (chars*reps) as f64/1e6/t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        for _ in 0..reps { for st in &strings { candidates::find(st, &mut w.candidates); } }
+        eprintln!("candidates {:.0} MB/s", (chars*reps) as f64/1e6/t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        for _ in 0..reps { for st in &strings { let f = scanner.scan_string(&mut w, st, None, 0); std::hint::black_box(f); } }
+        eprintln!("scan_string all {:.0} MB/s", (chars*reps) as f64/1e6/t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        for _ in 0..50 { let r = scanner.scan_json(&body); std::hint::black_box(r.unwrap()); }
+        eprintln!("scan_json {:.0} MB/s", (body.len()*50) as f64/1e6/t.elapsed().as_secs_f64());
+    }
 }
