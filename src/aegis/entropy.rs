@@ -44,9 +44,8 @@ pub fn is_placeholder(value: &str) -> bool {
         "xxxx", "****", "....", "<", ">", "${", "{{", "%(", "$(", "your", "example", "placeholder",
         "changeme", "change_me", "redacted", "dummy", "sample", "insert", "replace", "todo",
         "fixme", "undefined", "null", "none", "secret_here", "key_here", "token_here",
-        "process.env", "os.environ", "getenv", "env[", "env.", "password",
-        "passw0rd", "secret", "mytoken", "my_token", "my-token", "mykey", "my_key", "not-set",
-        "notset", "enter_", "fake", "foo", "bar",
+        "process.env", "os.environ", "getenv", "env[", "env.", "password", "mytoken",
+        "my_token", "my-token", "mykey", "my_key", "not-set", "notset", "enter_", "fake",
     ];
     if v.len() < 4 || v.starts_with('$') || v.starts_with('%') || v.starts_with('@') {
         return true;

@@ -16,6 +16,7 @@ mod decode;
 mod entropy;
 mod exfiltration;
 mod finding;
+mod generic_secrets;
 mod injection;
 mod injection_lexicon;
 pub mod json_text;

@@ -55,9 +55,9 @@ const NUMBER_CONTEXT: &[(u16, &[&str])] = &[
         PHONE_WORD,
         &[
             "phone*", "tel", "tel:", "tel.", "telephone", "mobile", "cell", "cellphone", "fax",
-            "call", "call me", "calling", "text me", "whatsapp", "sms", "contact", "reach me",
-            "dial", "ring me", "office", "landline", "extension", "ext", "telefon*", "telefono",
-            "handy", "numero", "number",
+            "call", "call me", "calling", "text me", "text", "whatsapp", "sms", "contact",
+            "reach", "reach me", "dial", "ring me", "landline", "extension", "ext", "telefon*",
+            "telefono", "handy", "numero", "answering", "messages", "registered", "hotline",
         ],
     ),
     (
@@ -337,9 +337,9 @@ impl Pii {
             out.push(found);
             return;
         }
-        if (13..=19).contains(&n) && card_shaped(s) {
+        if (12..=19).contains(&n) && card_shaped(s) {
             let context = near(CARD_WORD, r);
-            if checksum::luhn(&digits) && issuer_known(&digits) {
+            if checksum::luhn(&digits) && issuer_known(&digits) && (n >= 13 || context) {
                 let (severity, confidence) = if context {
                     (Severity::High, 0.95)
                 } else {
@@ -437,22 +437,31 @@ impl Pii {
             };
             return Some(pii("phone_number", severity, confidence, "pii.phone_nanp", r.clone()));
         }
-        if !(8..=12).contains(&n) {
+        if !(7..=12).contains(&n) {
             return None;
         }
         let groups: Vec<&str> = s
             .split(|c: char| !c.is_ascii_digit())
             .filter(|g| !g.is_empty())
             .collect();
+        let first_len = groups.first().map_or(0, |g| g.len());
         let thousands = groups.len() >= 2
             && groups.iter().skip(1).all(|g| g.len() == 3)
-            && groups.first().is_some_and(|g| g.len() <= 3);
-        let dated = groups.first().is_some_and(|g| g.len() == 4) && groups.iter().skip(1).all(|g| g.len() <= 2);
-        if thousands || dated || s.contains('.') || groups.iter().any(|g| g.len() > 6) {
+            && first_len <= 3;
+        let dated = groups.len() == 3
+            && groups.first().is_some_and(|g| g.len() == 4 && (g.starts_with("19") || g.starts_with("20")))
+            && groups.iter().skip(1).all(|g| g.len() <= 2);
+        let dotted = s.contains('.');
+        let dotted_pairs = dotted && groups.len() >= 4 && groups.iter().all(|g| g.len() == 2);
+        let longest = groups.iter().map(|g| g.len()).max().unwrap_or(0);
+        if dated || (dotted && !dotted_pairs) {
             return None;
         }
+        let area_code = s.starts_with('(') && s.contains('-');
         let trunk = s.starts_with('0') || s.starts_with("(0");
-        if context || (trunk && groups.len() >= 2) {
+        let plausible_groups = longest <= 8 && groups.len() >= 2;
+        let phone_shaped = plausible_groups && !thousands && (area_code || (trunk && n >= 10) || dotted_pairs);
+        if context && (plausible_groups || n >= 8) || phone_shaped {
             return Some(pii("phone_number", Severity::Medium, confidence, "pii.phone_national", r.clone()));
         }
         None

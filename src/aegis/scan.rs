@@ -273,7 +273,7 @@ impl Scanner {
     /// Checks for a JSON value that matched nothing: secrets and phone numbers recognised by key.
     fn quiet_value(&self, value: &str, key: &str, out: &mut Vec<Found>) {
         if self.settings(DetectionType::Credentials).enabled {
-            super::credentials::value_under_key(value, key, out);
+            super::generic_secrets::value_under_key(value, key, out);
         }
         if self.settings(DetectionType::Pii).enabled {
             super::pii::phone_under_key(value, key, out);
