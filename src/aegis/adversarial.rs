@@ -84,7 +84,7 @@ fn suspicious(window: &[Token; WINDOW]) -> bool {
     let switches = window.iter().filter(|t| t.case_switch).count();
     let runs = window.iter().filter(|t| t.punct_run).count();
     let code = window.iter().filter(|t| t.code_char).count();
-    glued >= 5 && switches >= 1 && runs >= 2 && code <= 1
+    glued >= 4 && switches >= 1 && runs >= 2 && code <= 1
 }
 
 #[cfg(test)]

@@ -19,6 +19,9 @@ pub enum Check {
     Random,
     /// The captured value must not be a placeholder.
     NotPlaceholder,
+    /// The captured value must have the entropy of a generated key (documentation examples with
+    /// `EXAMPLE` in them still count: they are shaped exactly like real keys).
+    Entropy,
 }
 
 /// One provider format.
@@ -78,8 +81,8 @@ use Severity::{Critical, High, Medium};
 
 pub static FORMATS: &[Format] = &[
     // Cloud providers
-    f("aws_access_key", &["akia*", "asia*", "abia*", "acca*", "a3t*"], r"\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})\b", High, None),
-    ctx("aws_secret_key", &["*secret_access_key", "*secretaccesskey", "*secret access key", "aws_secret*", "*aws_secret_key"], r#"(?i)secret_?\s?(?:access_?\s?)?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#, 40, Critical, Random),
+    f("aws_access_key", &["akia*", "asia*", "abia*", "acca*", "a3t*"], r"\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16})\b", High, None),
+    ctx("aws_secret_key", &["*secret_access_key", "*secretaccesskey", "*secret access key", "aws_secret*", "*aws_secret_key"], r#"(?i)secret_?\s?(?:access_?\s?)?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#, 40, Critical, Entropy),
     ctx("aws_session_token", &["aws_session_token", "*sessiontoken"], r#"(?i)session_?token["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{100,})"#, 10, High, None),
     f("aws_mws_key", &["amzn.mws.*"], r"\b(amzn\.mws\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b", High, None),
     f("google_api_key", &["aiza*"], r"\b(AIza[0-9A-Za-z_\-]{33,37})(?:[^0-9A-Za-z_\-]|$)", High, None),

@@ -146,6 +146,11 @@ impl Credentials {
                         continue;
                     }
                 }
+                Check::Entropy => {
+                    if shannon(value.as_bytes()) < 3.5 {
+                        continue;
+                    }
+                }
             }
             out.push(Found {
                 rule: rule.into(),

@@ -43,7 +43,9 @@ const WORDS: &[(u16, &[&str])] = &[
             "*loca.lt*", "*localtunnel.me*", "*postb.in*", "*mockbin*", "*putsreq.com*",
             "*ptsv2.com*", "*ptsv3.com*", "*dnslog.cn*", "*ceye.io*", "*bxss.me*", "*xss.ht*",
             "*oast.pro*", "*oast.fun*", "*oast.live*", "*oast.site*", "*oast.online*",
-            "*oast.me*", "*requestrepo.com*", "*webhook.cool*", "*rbaskets.in*",
+            "*oast.me*", "*requestrepo.com*", "*webhook.cool*", "*rbaskets.in*", "*temp-mail.org*",
+            "*mailinator.com*", "*guerrillamail*", "*10minutemail*", "*yopmail*", "*sharklasers.com*",
+            "*trashmail*", "*tempmail*", "*throwawaymail*", "*maildrop.cc*", "*dispostable.com*",
         ],
     ),
     (

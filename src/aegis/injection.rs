@@ -53,10 +53,58 @@ const SEQS: &[Seq] = &[
     seq(
         "inj.override.prior",
         OVERRIDE,
-        &[&[IGNORE], &[PRIOR], &[TARGET]],
+        &[&[IGNORE], &[PRIOR], &[TARGET, TARGET_WEAK]],
         40,
         Severity::Critical,
         0.95,
+    ),
+    seq(
+        "inj.override.weak_target",
+        OVERRIDE,
+        &[&[IGNORE], &[TARGET_WEAK]],
+        40,
+        Severity::Low,
+        0.4,
+    ),
+    seq(
+        "inj.stop_and_say",
+        OVERRIDE,
+        &[&[STOP], &[SAY]],
+        40,
+        Severity::High,
+        0.8,
+    ),
+    seq(
+        "inj.sleeper_trigger",
+        "memory_poisoning",
+        &[&[TRIGGER], &[ACTION]],
+        80,
+        Severity::Medium,
+        0.65,
+    ),
+    seq(
+        "inj.framed_harmful_request",
+        "jailbreak",
+        &[&[FRAMING], &[HARMFUL]],
+        200,
+        Severity::Medium,
+        0.6,
+    ),
+    seq(
+        "inj.harmful_request_framed",
+        "jailbreak",
+        &[&[HARMFUL], &[FRAMING]],
+        200,
+        Severity::Medium,
+        0.55,
+    ),
+    seq(
+        "inj.payload_splitting",
+        "encoded_instruction",
+        &[&[SPLIT], &[HARMFUL, SECRET, SECRET_BARE]],
+        200,
+        Severity::Medium,
+        0.6,
     ),
     seq(
         "inj.override",
@@ -77,7 +125,7 @@ const SEQS: &[Seq] = &[
     seq(
         "inj.override.verb_last",
         OVERRIDE,
-        &[&[PRIOR], &[TARGET], &[IGNORE]],
+        &[&[PRIOR], &[TARGET, TARGET_WEAK], &[IGNORE]],
         30,
         Severity::High,
         0.85,
@@ -207,6 +255,16 @@ const SINGLES: &[(u16, &str, &str, Severity, f32)] = &[
         Severity::Medium,
         0.6,
     ),
+    (STOP, "inj.stop_command", OVERRIDE, Severity::Medium, 0.55),
+    (
+        FOLLOW_STRONG,
+        "inj.do_what_it_says",
+        "encoded_instruction",
+        Severity::Medium,
+        0.6,
+    ),
+    (TRIGGER, "inj.trigger_condition", "memory_poisoning", Severity::Low, 0.4),
+    (SPLIT, "inj.split_mention", "encoded_instruction", Severity::Low, 0.3),
     (
         TOLD,
         "inj.persuasion",
@@ -280,10 +338,9 @@ pub fn register(b: &mut KeywordSetBuilder) {
     for (code, specs) in CONTEXT {
         b.add_context(Owner::Injection, *code, specs);
     }
-    // Strong jailbreak cues anchor; weak ones only count near anchors.
-    for (i, (spec, weight, _)) in JAILBREAK.iter().enumerate() {
+    for (i, (spec, _, _, anchor)) in JAILBREAK.iter().enumerate() {
         let code = JAILBREAK_BASE + i as u16;
-        if *weight >= 2 {
+        if *anchor {
             b.add(Owner::Injection, code, spec);
         } else {
             b.add_context(Owner::Injection, code, &[spec]);
@@ -301,7 +358,11 @@ pub struct Requests {
 /// Run every injection rule over one view.
 pub fn detect(v: &View<'_>, out: &mut Vec<Found>) -> Requests {
     let first = out.len();
-    let hits: Vec<&Hit> = v.hits_of(Owner::Injection).collect();
+    // "Do not ignore", "don't forget": a negated verb of disregarding is not an override.
+    let hits: Vec<&Hit> = v
+        .hits_of(Owner::Injection)
+        .filter(|h| h.code() != IGNORE || !negated(v.text, h.start))
+        .collect();
     for s in SEQS {
         if let Some(span) = phrases::find(&hits, s) {
             out.push(found(s.sub_type, s.severity, s.confidence, s.rule, span));
@@ -334,6 +395,13 @@ pub fn detect(v: &View<'_>, out: &mut Vec<Found>) -> Requests {
     Requests {
         rot13: hits.iter().any(|h| h.code() == ROT13),
     }
+}
+
+/// Whether the words just before `at` negate what follows.
+fn negated(text: &str, at: usize) -> bool {
+    let (before, _) = super::finding::window(text, at..at, 14, 0);
+    let before = before.to_ascii_lowercase();
+    ["not ", "n't ", "never ", "without ", "nor "].iter().any(|n| before.contains(n))
 }
 
 fn found(
@@ -509,7 +577,7 @@ fn jailbreak_score(hits: &[&Hit], out: &mut Vec<Found>) {
         let Some(i) = h.code().checked_sub(JAILBREAK_BASE).map(usize::from) else {
             continue;
         };
-        let (Some(done), Some(&(_, weight, is_persona))) = (seen.get_mut(i), JAILBREAK.get(i))
+        let (Some(done), Some(&(_, weight, is_persona, _))) = (seen.get_mut(i), JAILBREAK.get(i))
         else {
             continue;
         };
@@ -527,11 +595,11 @@ fn jailbreak_score(hits: &[&Hit], out: &mut Vec<Found>) {
     let Some((start, end)) = span else {
         return;
     };
-    let (severity, confidence) = if score >= 9 && persona >= 1 {
+    let (severity, confidence) = if score >= 8 && persona >= 1 {
         (Severity::High, 0.85)
-    } else if score >= 6 && persona >= 1 {
+    } else if score >= 5 && (persona >= 1 || score >= 6) {
         (Severity::Medium, 0.65)
-    } else if score >= 4 {
+    } else if score >= 3 {
         (Severity::Low, 0.4)
     } else {
         return;
