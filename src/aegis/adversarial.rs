@@ -31,7 +31,9 @@ fn classify(text: &str, start: usize, end: usize) -> Token {
         if a.is_ascii_lowercase() && b.is_ascii_uppercase() && i >= 2 {
             case_switch = true;
         }
-        if a.is_ascii_punctuation() && b.is_ascii_punctuation() && a != b {
+        // Quotes next to commas and stops are ordinary prose; other pairs are not.
+        let prose = |c: u8| matches!(c, b'"' | b'\'' | b',' | b'.' | b';' | b':' | b'!' | b'?' | b'(' | b')');
+        if a.is_ascii_punctuation() && b.is_ascii_punctuation() && a != b && !(prose(a) && prose(b)) {
             punct_run = true;
         }
         if a.is_ascii_alphabetic() && b.is_ascii_punctuation() && i + 2 < bytes.len() {

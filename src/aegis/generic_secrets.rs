@@ -64,6 +64,10 @@ fn judge(name: &str, value: &str, strong: bool) -> Option<(&'static str, Severit
         return None;
     }
     let code_like = value.contains(['(', '[', '\\']) || value.contains("://") || value.contains("->") || value.starts_with('/');
+    // Publishable keys are public by design.
+    if value.starts_with("pk_") || value.starts_with("pk.") {
+        return None;
+    }
     if !code_like && generated(value) {
         let strong_value = value.len() >= 24 && shannon(value.as_bytes()) >= 4.0;
         let severity = if strong_value { Severity::High } else { Severity::Medium };

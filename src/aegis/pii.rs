@@ -413,6 +413,11 @@ impl Pii {
     fn phone(&self, s: &str, digits: &str, r: &Range<usize>, context: bool) -> Option<Found> {
         let n = digits.len();
         let confidence = if context { 0.9 } else { 0.65 };
+        // Reserved fictional numbers (555-01xx) and all-zero placeholders are not anyone's phone.
+        let fictional = digits.contains("55501") && (n == 7 || n == 10 || n == 11);
+        if fictional || digits.bytes().all(|b| b == b'0' || b == b'1') {
+            return None;
+        }
         if s.starts_with('+') || (digits.starts_with("00") && s.starts_with('0')) {
             return (7..=15).contains(&n).then(|| {
                 pii("phone_number", Severity::Medium, confidence, "pii.phone_international", r.clone())
