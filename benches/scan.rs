@@ -22,7 +22,10 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -46,12 +49,61 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "the", "customer", "order", "report", "quarterly", "revenue", "please", "summarize", "table",
-    "shipment", "delayed", "because", "warehouse", "inventory", "update", "status", "meeting",
-    "tomorrow", "analysis", "shows", "growth", "in", "region", "with", "and", "for", "of", "to",
-    "a", "latency", "service", "deploy", "version", "release", "notes", "include", "changes",
-    "dashboard", "metric", "error", "rate", "dropped", "after", "fix", "query", "database",
-    "index", "cache", "hit", "ratio", "improved", "team", "review", "draft", "proposal",
+    "the",
+    "customer",
+    "order",
+    "report",
+    "quarterly",
+    "revenue",
+    "please",
+    "summarize",
+    "table",
+    "shipment",
+    "delayed",
+    "because",
+    "warehouse",
+    "inventory",
+    "update",
+    "status",
+    "meeting",
+    "tomorrow",
+    "analysis",
+    "shows",
+    "growth",
+    "in",
+    "region",
+    "with",
+    "and",
+    "for",
+    "of",
+    "to",
+    "a",
+    "latency",
+    "service",
+    "deploy",
+    "version",
+    "release",
+    "notes",
+    "include",
+    "changes",
+    "dashboard",
+    "metric",
+    "error",
+    "rate",
+    "dropped",
+    "after",
+    "fix",
+    "query",
+    "database",
+    "index",
+    "cache",
+    "hit",
+    "ratio",
+    "improved",
+    "team",
+    "review",
+    "draft",
+    "proposal",
 ];
 
 const CODE: &[&str] = &[
@@ -65,7 +117,7 @@ const CODE: &[&str] = &[
 fn sentence(rng: &mut Rng) -> String {
     let n = 8 + (rng.next() % 12) as usize;
     let mut s: Vec<&str> = (0..n).map(|_| rng.pick(WORDS)).collect();
-    if rng.next() % 6 == 0 {
+    if rng.next().is_multiple_of(6) {
         s.push("https://docs.example.com/guide/section-4");
     }
     let mut out = s.join(" ");
@@ -77,7 +129,7 @@ fn prose(rng: &mut Rng, bytes: usize) -> String {
     let mut out = String::new();
     while out.len() < bytes {
         out.push_str(&sentence(rng));
-        if rng.next() % 5 == 0 {
+        if rng.next().is_multiple_of(5) {
             out.push_str(rng.pick(CODE));
         }
     }
@@ -129,9 +181,6 @@ fn body(size: usize, seed: u64) -> Vec<u8> {
 
 fn measure(scanner: &Scanner, label: &str, size: usize) {
     let bodies: Vec<Vec<u8>> = (0..8).map(|s| body(size, 0x9E37_79B9 + s)).collect();
-    if let Ok(path) = std::env::var("AEGIS_BENCH_DUMP") {
-        let _ = std::fs::write(format!("{path}{size}.json"), &bodies[0]);
-    }
     let total: usize = bodies.iter().map(Vec::len).sum();
     let mut findings = 0;
     for b in &bodies {

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use std::fmt;
 
+use crate::aegis::{AegisConfig, Scanner};
 use crate::rules::{CompiledRules, RuleConfig};
 
 /// A configuration problem: where it is (JSON path) and what was expected.
@@ -38,6 +39,8 @@ pub struct FilterConfig {
     pub body: BodyConfig,
     pub audit: AuditConfig,
     pub rules: Vec<RuleConfig>,
+    /// Content scanning (every detector on by default).
+    pub aegis: AegisConfig,
 }
 
 /// Who the agent behind this sidecar is, when the traffic itself does not say.
@@ -148,6 +151,8 @@ pub struct Engine {
     pub body: BodyConfig,
     pub audit: AuditConfig,
     pub rules: CompiledRules,
+    /// The compiled content scanner.
+    pub aegis: Scanner,
 }
 
 impl Engine {
@@ -180,11 +185,13 @@ impl Engine {
             }
         }
         let rules = CompiledRules::compile(&config.rules)?;
+        let aegis = Scanner::compile(&config.aegis)?;
         Ok(Engine {
             agent: config.agent,
             body: config.body,
             audit: config.audit,
             rules,
+            aegis,
         })
     }
 }
@@ -250,5 +257,22 @@ mod tests {
         assert!(error_of(r#"{"audit": {}} x"#).starts_with("$: trailing data"));
         let e = error_of("[1]");
         assert_eq!(e, "$: expected a JSON object");
+    }
+
+    #[test]
+    fn aegis_section_is_strict_and_on_by_default() {
+        let engine = Engine::from_json(b"").unwrap();
+        assert!(engine.aegis.enabled());
+        let e = error_of(r#"{"aegis": {"pii": {"actoin": "log"}}}"#);
+        assert!(e.starts_with("aegis.pii.actoin: unknown field"), "{e}");
+        let e = error_of(r#"{"aegis": {"injection": {"action": "drop"}}}"#);
+        assert!(
+            e.starts_with("aegis.injection.action: unknown variant `drop`"),
+            "{e}"
+        );
+        let e = error_of(
+            r#"{"aegis": {"custom_rules": [{"id": "a", "type": "pii", "sub_type": "x", "keywords": ["abc"], "regex": "("}]}}"#,
+        );
+        assert!(e.starts_with("aegis.custom_rules[0].regex: "), "{e}");
     }
 }

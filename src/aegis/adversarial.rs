@@ -32,17 +32,26 @@ fn classify(text: &str, start: usize, end: usize) -> Token {
             case_switch = true;
         }
         // Quotes next to commas and stops are ordinary prose; other pairs are not.
-        let prose = |c: u8| matches!(c, b'"' | b'\'' | b',' | b'.' | b';' | b':' | b'!' | b'?' | b'(' | b')');
-        if a.is_ascii_punctuation() && b.is_ascii_punctuation() && a != b && !(prose(a) && prose(b)) {
+        let prose = |c: u8| {
+            matches!(
+                c,
+                b'"' | b'\'' | b',' | b'.' | b';' | b':' | b'!' | b'?' | b'(' | b')'
+            )
+        };
+        if a.is_ascii_punctuation() && b.is_ascii_punctuation() && a != b && !(prose(a) && prose(b))
+        {
             punct_run = true;
         }
         if a.is_ascii_alphabetic() && b.is_ascii_punctuation() && i + 2 < bytes.len() {
             inner_punct = true;
         }
     }
-    let code_char = bytes
-        .iter()
-        .any(|b| matches!(b, b'=' | b';' | b'{' | b'}' | b'<' | b'>' | b'_' | b'/' | b'@' | b'#'));
+    let code_char = bytes.iter().any(|b| {
+        matches!(
+            b,
+            b'=' | b';' | b'{' | b'}' | b'<' | b'>' | b'_' | b'/' | b'@' | b'#'
+        )
+    });
     Token {
         start,
         end,
@@ -61,7 +70,11 @@ pub fn suffix(text: &str) -> Option<Range<usize>> {
     let mut ring = [Token::default(); WINDOW];
     let mut n = 0usize;
     let mut start = None;
-    for (i, b) in text.bytes().enumerate().chain(std::iter::once((text.len(), b' '))) {
+    for (i, b) in text
+        .bytes()
+        .enumerate()
+        .chain(std::iter::once((text.len(), b' ')))
+    {
         let space = b.is_ascii_whitespace();
         match (start, space) {
             (None, false) => start = Some(i),

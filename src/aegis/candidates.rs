@@ -365,7 +365,8 @@ mod tests {
 
     #[test]
     fn numbers_with_separators() {
-        let t = "call +1 (555) 010-9999 or 4111 1111 1111 1111, year 2024, ip 10.0.0.1, id abc1234567";
+        let t =
+            "call +1 (555) 010-9999 or 4111 1111 1111 1111, year 2024, ip 10.0.0.1, id abc1234567";
         let c = cands(t);
         assert_eq!(
             spans(t, &c.numbers),

@@ -287,7 +287,10 @@ pub fn check_custom_rule(
     if !id_ok {
         return Err(ConfigError::new(
             format!("{path}.id"),
-            format!("expected letters, digits, `_`, `-` or `.`, got {:?}", rule.id),
+            format!(
+                "expected letters, digits, `_`, `-` or `.`, got {:?}",
+                rule.id
+            ),
         ));
     }
     if !seen.insert(rule.id.clone()) {

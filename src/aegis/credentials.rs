@@ -8,8 +8,8 @@ use regex_lite::Regex;
 use super::checksum;
 use super::credential_formats::{Check, FORMATS};
 use super::entropy::{is_placeholder, looks_random, shannon};
-use super::generic_secrets;
 use super::finding::{Found, View};
+use super::generic_secrets;
 use super::keywords::{Hit, KeywordSetBuilder, Owner};
 use crate::config::ConfigError;
 use crate::detection::{DetectionType, Severity};
@@ -20,17 +20,59 @@ const URL: u16 = 5001;
 const BEARER: u16 = 5002;
 
 const GENERIC_KEYWORDS: &[&str] = &[
-    "*key", "*keys", "*token", "*secret", "*secrets", "*password", "*passwd", "*pwd", "*pass",
-    "*passphrase", "*credential", "*credentials", "*auth", "*apikey", "*private", "*access",
-    "*login", "*pat",
+    "*key",
+    "*keys",
+    "*token",
+    "*secret",
+    "*secrets",
+    "*password",
+    "*passwd",
+    "*pwd",
+    "*pass",
+    "*passphrase",
+    "*credential",
+    "*credentials",
+    "*auth",
+    "*apikey",
+    "*private",
+    "*access",
+    "*login",
+    "*pat",
 ];
 
 /// Database and message-broker URL schemes.
 const DB_SCHEMES: &[&str] = &[
-    "postgres", "postgresql", "mysql", "mariadb", "mongodb", "mongodb+srv", "redis", "rediss",
-    "amqp", "amqps", "mssql", "sqlserver", "cockroachdb", "couchdb", "clickhouse", "neo4j",
-    "neo4j+s", "bolt", "oracle", "db2", "cassandra", "memcached", "nats", "kafka", "snowflake",
-    "elasticsearch", "ldap", "ldaps", "sqlite", "jdbc:postgresql", "jdbc:mysql",
+    "postgres",
+    "postgresql",
+    "mysql",
+    "mariadb",
+    "mongodb",
+    "mongodb+srv",
+    "redis",
+    "rediss",
+    "amqp",
+    "amqps",
+    "mssql",
+    "sqlserver",
+    "cockroachdb",
+    "couchdb",
+    "clickhouse",
+    "neo4j",
+    "neo4j+s",
+    "bolt",
+    "oracle",
+    "db2",
+    "cassandra",
+    "memcached",
+    "nats",
+    "kafka",
+    "snowflake",
+    "elasticsearch",
+    "ldap",
+    "ldaps",
+    "sqlite",
+    "jdbc:postgresql",
+    "jdbc:mysql",
 ];
 
 /// Compiled regexes, one per format row plus the bearer one.
@@ -208,10 +250,13 @@ fn url_credentials(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
         return;
     };
     let password = userinfo.get(colon + 1..).unwrap_or("");
-    let generic = ["password", "pass", "secret", "pwd", "passwd", "xxx", "changeme"]
-        .iter()
-        .any(|w| password.eq_ignore_ascii_case(w));
-    let template = password.starts_with(['$', '<', '{', '[', '%', '*']) || password.contains("****");
+    let generic = [
+        "password", "pass", "secret", "pwd", "passwd", "xxx", "changeme",
+    ]
+    .iter()
+    .any(|w| password.eq_ignore_ascii_case(w));
+    let template =
+        password.starts_with(['$', '<', '{', '[', '%', '*']) || password.contains("****");
     if password.is_empty() || generic || template {
         return;
     }
@@ -256,15 +301,18 @@ fn pem_end(text: &str, header_end: usize) -> usize {
     let scope = rest.get(..limit).unwrap_or(rest);
     if let Some(end) = scope.find("-----END") {
         let after = scope.get(end + 8..).unwrap_or("");
-        let close = after
-            .find("-----")
-            .map_or(after.len(), |i| i + 5)
-            .min(80);
+        let close = after.find("-----").map_or(after.len(), |i| i + 5).min(80);
         return header_end + end + 8 + close;
     }
     let body = scope
         .bytes()
-        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b' ' | b'\n' | b'\r' | b'\\' | b':' | b'-' | b','))
+        .take_while(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'+' | b'/' | b'=' | b' ' | b'\n' | b'\r' | b'\\' | b':' | b'-' | b','
+                )
+        })
         .count();
     header_end + body
 }
@@ -281,10 +329,10 @@ mod tests {
         assert!(sub_types().len() >= 100, "{}", sub_types().len());
     }
 
-
     #[test]
     fn pem_block_span_covers_the_end_line() {
-        let text = "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAK\n-----END RSA PRIVATE KEY----- tail";
+        let text =
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAK\n-----END RSA PRIVATE KEY----- tail";
         let header_end = "-----BEGIN RSA PRIVATE KEY-----".len();
         let end = pem_end(text, header_end);
         assert_eq!(&text[end..], " tail");

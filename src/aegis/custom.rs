@@ -44,7 +44,9 @@ impl Custom {
                 .as_deref()
                 .map(Regex::new)
                 .transpose()
-                .map_err(|e| ConfigError::new(format!("aegis.custom_rules[{i}].regex"), e.to_string()))?;
+                .map_err(|e| {
+                    ConfigError::new(format!("aegis.custom_rules[{i}].regex"), e.to_string())
+                })?;
             rules.push(Rule {
                 id: rule.id.clone(),
                 kind: rule.kind,

@@ -34,109 +34,305 @@ const WORDS: &[(u16, &[&str])] = &[
     (
         ENDPOINT,
         &[
-            "*webhook.site*", "*requestbin*", "*pipedream.net*", "*hookbin.com*", "*beeceptor.com*",
-            "*ngrok.io*", "*ngrok-free.app*", "*ngrok.app*", "*burpcollaborator.net*",
-            "*oastify.com*", "*interact.sh*", "*interactsh*", "*canarytokens*", "*pastebin.com*",
-            "*paste.ee*", "*hastebin*", "*ghostbin*", "*dpaste*", "*transfer.sh*", "*file.io*",
-            "*0x0.st*", "*termbin.com*", "*ix.io*", "*sprunge.us*", "*requestcatcher.com*",
-            "*hooks.zapier.com*", "*api.telegram.org/bot*", "*trycloudflare.com*", "*serveo.net*",
-            "*loca.lt*", "*localtunnel.me*", "*postb.in*", "*mockbin*", "*putsreq.com*",
-            "*ptsv2.com*", "*ptsv3.com*", "*dnslog.cn*", "*ceye.io*", "*bxss.me*", "*xss.ht*",
-            "*oast.pro*", "*oast.fun*", "*oast.live*", "*oast.site*", "*oast.online*",
-            "*oast.me*", "*requestrepo.com*", "*webhook.cool*", "*rbaskets.in*", "*temp-mail.org*",
-            "*mailinator.com*", "*guerrillamail*", "*10minutemail*", "*yopmail*", "*sharklasers.com*",
-            "*trashmail*", "*tempmail*", "*throwawaymail*", "*maildrop.cc*", "*dispostable.com*",
+            "*webhook.site*",
+            "*requestbin*",
+            "*pipedream.net*",
+            "*hookbin.com*",
+            "*beeceptor.com*",
+            "*ngrok.io*",
+            "*ngrok-free.app*",
+            "*ngrok.app*",
+            "*burpcollaborator.net*",
+            "*oastify.com*",
+            "*interact.sh*",
+            "*interactsh*",
+            "*canarytokens*",
+            "*pastebin.com*",
+            "*paste.ee*",
+            "*hastebin*",
+            "*ghostbin*",
+            "*dpaste*",
+            "*transfer.sh*",
+            "*file.io*",
+            "*0x0.st*",
+            "*termbin.com*",
+            "*ix.io*",
+            "*sprunge.us*",
+            "*requestcatcher.com*",
+            "*hooks.zapier.com*",
+            "*api.telegram.org/bot*",
+            "*trycloudflare.com*",
+            "*serveo.net*",
+            "*loca.lt*",
+            "*localtunnel.me*",
+            "*postb.in*",
+            "*mockbin*",
+            "*putsreq.com*",
+            "*ptsv2.com*",
+            "*ptsv3.com*",
+            "*dnslog.cn*",
+            "*ceye.io*",
+            "*bxss.me*",
+            "*xss.ht*",
+            "*oast.pro*",
+            "*oast.fun*",
+            "*oast.live*",
+            "*oast.site*",
+            "*oast.online*",
+            "*oast.me*",
+            "*requestrepo.com*",
+            "*webhook.cool*",
+            "*rbaskets.in*",
+            "*temp-mail.org*",
+            "*mailinator.com*",
+            "*guerrillamail*",
+            "*10minutemail*",
+            "*yopmail*",
+            "*sharklasers.com*",
+            "*trashmail*",
+            "*tempmail*",
+            "*throwawaymail*",
+            "*maildrop.cc*",
+            "*dispostable.com*",
         ],
     ),
     (
         SEND,
         &[
-            "send*", "post", "posting", "upload*", "forward*", "transmit*", "exfiltrat*", "leak", "submit", "deliver", "fetch", "fetch(", "curl",
-            "wget", "trigger", "call", "beacon", "report back", "push", "sync", "share",
-            "copy", "append", "attach", "redirect", "navigate",
+            "send*",
+            "post",
+            "posting",
+            "upload*",
+            "forward*",
+            "transmit*",
+            "exfiltrat*",
+            "leak",
+            "submit",
+            "deliver",
+            "fetch",
+            "fetch(",
+            "curl",
+            "wget",
+            "trigger",
+            "call",
+            "beacon",
+            "report back",
+            "push",
+            "sync",
+            "share",
+            "copy",
+            "append",
+            "attach",
+            "redirect",
+            "navigate",
         ],
     ),
     (
         SENSITIVE,
         &[
-            "system prompt", "system message", "initial instructions", "conversation",
-            "entire_conversation", "chat history", "chat transcript", "transcript",
-            "message history", "context window", "api key", "api keys", "api_key", "apikeys",
-            "credentials", "secrets", "passwords", "access token", "access tokens",
-            "session token", "auth token", "cookies", "session cookie", "process.env",
-            "environment variables", "env vars", "os.environ", "private key", "ssh key",
-            "tool definitions", "configuration values", "user data", "personal data",
-            "customer data", "private data", "$database_url", "database_url",
-            "$api_secret", "api_secret", "/etc/passwd", "/etc/shadow", "system config",
-            "systemconfig", "internal configuration",
+            "system prompt",
+            "system message",
+            "initial instructions",
+            "conversation",
+            "entire_conversation",
+            "chat history",
+            "chat transcript",
+            "transcript",
+            "message history",
+            "context window",
+            "api key",
+            "api keys",
+            "api_key",
+            "apikeys",
+            "credentials",
+            "secrets",
+            "passwords",
+            "access token",
+            "access tokens",
+            "session token",
+            "auth token",
+            "cookies",
+            "session cookie",
+            "process.env",
+            "environment variables",
+            "env vars",
+            "os.environ",
+            "private key",
+            "ssh key",
+            "tool definitions",
+            "configuration values",
+            "user data",
+            "personal data",
+            "customer data",
+            "private data",
+            "$database_url",
+            "database_url",
+            "$api_secret",
+            "api_secret",
+            "/etc/passwd",
+            "/etc/shadow",
+            "system config",
+            "systemconfig",
+            "internal configuration",
         ],
     ),
     (
         DEST,
         &[
-            "http://", "https://", "*@*", "webhook", "endpoint", "to this url", "to the url",
-            "to the server", "callback url", "external server", "this address",
+            "http://",
+            "https://",
+            "*@*",
+            "webhook",
+            "endpoint",
+            "to this url",
+            "to the url",
+            "to the server",
+            "callback url",
+            "external server",
+            "this address",
         ],
     ),
     (
         COVERT,
         &[
-            "one character", "each character", "character at", "first letter of each",
-            "first letters", "each letter", "acrostic", "spells out", "spell out",
-            "word at", "at that position", "position in your", "encode", "embed",
-            "steganograph*", "invisible", "zero-width", "zero width", "whitespace",
-            "font color", "in binary", "morse", "hidden in", "hide", "as a query parameter",
-            "in the url", "in the image url",
+            "one character",
+            "each character",
+            "character at",
+            "first letter of each",
+            "first letters",
+            "each letter",
+            "acrostic",
+            "spells out",
+            "spell out",
+            "word at",
+            "at that position",
+            "position in your",
+            "encode",
+            "embed",
+            "steganograph*",
+            "invisible",
+            "zero-width",
+            "zero width",
+            "whitespace",
+            "font color",
+            "in binary",
+            "morse",
+            "hidden in",
+            "hide",
+            "as a query parameter",
+            "in the url",
+            "in the image url",
         ],
     ),
     (
         METADATA,
         &[
-            "*169.254.169.254*", "*metadata.google.internal*", "*metadata.azure.com*",
-            "*100.100.100.200*", "*fd00:ec2::254*", "*169.254.170.2*", "*/latest/meta-data*",
-            "*/computemetadata/v1*", "*/metadata/instance*", "*/metadata/identity*",
+            "*169.254.169.254*",
+            "*metadata.google.internal*",
+            "*metadata.azure.com*",
+            "*100.100.100.200*",
+            "*fd00:ec2::254*",
+            "*169.254.170.2*",
+            "*/latest/meta-data*",
+            "*/computemetadata/v1*",
+            "*/metadata/instance*",
+            "*/metadata/identity*",
             "*instance-data.ec2.internal*",
         ],
     ),
     (
         PRIVATE,
         &[
-            "*://127.*", "*://localhost*", "*://0.0.0.0*", "*://10.*", "*://192.168.*",
-            "*://172.*", "*://[::1]*", "*://[::]*", "*.internal/*", "*.local/*", "*.corp/*",
+            "*://127.*",
+            "*://localhost*",
+            "*://0.0.0.0*",
+            "*://10.*",
+            "*://192.168.*",
+            "*://172.*",
+            "*://[::1]*",
+            "*://[::]*",
+            "*.internal/*",
+            "*.local/*",
+            "*.corp/*",
         ],
     ),
     (
         SSRF_TRICK,
         &[
-            "*://[::ffff:*", "*://[0:0:0:0:0:ffff:*", "*://0x7f*", "*://2130706433*",
-            "*://017700000001*", "*://0177.*", "*://127.1/*", "*://127.1:*", "*.nip.io*",
-            "*.xip.io*", "*.sslip.io*", "*localtest.me*", "gopher://*", "dict://*",
-            "*file:///etc*", "*file:///proc*", "*file://c:*", "jar:http*", "*://0/*",
+            "*://[::ffff:*",
+            "*://[0:0:0:0:0:ffff:*",
+            "*://0x7f*",
+            "*://2130706433*",
+            "*://017700000001*",
+            "*://0177.*",
+            "*://127.1/*",
+            "*://127.1:*",
+            "*.nip.io*",
+            "*.xip.io*",
+            "*.sslip.io*",
+            "*localtest.me*",
+            "gopher://*",
+            "dict://*",
+            "*file:///etc*",
+            "*file:///proc*",
+            "*file://c:*",
+            "jar:http*",
+            "*://0/*",
         ],
     ),
     (
         DNS,
         &[
-            "nslookup", "dig", "host -t", "dns query", "dns lookup", "dns request",
-            "dns records", "dns resolution", "resolve these", "resolve the following",
+            "nslookup",
+            "dig",
+            "host -t",
+            "dns query",
+            "dns lookup",
+            "dns request",
+            "dns records",
+            "dns resolution",
+            "resolve these",
+            "resolve the following",
         ],
     ),
     (SUBST, &["*$(*", "*${*"]),
     (
         TRAVERSAL,
         &[
-            "*../*", "*..\\*", "*..%2f*", "*%2e%2e*", "*..%5c*", "*%252e%252e*", "*....//*",
-            "*..;/*", "*.%2e/*", "*%c0%ae*",
+            "*../*",
+            "*..\\*",
+            "*..%2f*",
+            "*%2e%2e*",
+            "*..%5c*",
+            "*%252e%252e*",
+            "*....//*",
+            "*..;/*",
+            "*.%2e/*",
+            "*%c0%ae*",
         ],
     ),
     (
         SENSITIVE_FILE,
         &[
-            "*/etc/passwd*", "*/etc/shadow*", "*/proc/self/environ*", "*/proc/self/cmdline*",
-            "*/root/.ssh*", "*/.ssh/id_rsa*", "*/.ssh/id_ed25519*", "*.aws/credentials*",
-            "*.docker/config.json*", "*.kube/config*", "*/var/run/secrets/kubernetes.io*",
-            "*.git-credentials*", "*.netrc*", "*.pgpass*", "*wp-config.php*",
-            "*windows\\system32\\config\\sam*", "*win.ini*", "*boot.ini*", "*/etc/ssh/*",
+            "*/etc/passwd*",
+            "*/etc/shadow*",
+            "*/proc/self/environ*",
+            "*/proc/self/cmdline*",
+            "*/root/.ssh*",
+            "*/.ssh/id_rsa*",
+            "*/.ssh/id_ed25519*",
+            "*.aws/credentials*",
+            "*.docker/config.json*",
+            "*.kube/config*",
+            "*/var/run/secrets/kubernetes.io*",
+            "*.git-credentials*",
+            "*.netrc*",
+            "*.pgpass*",
+            "*wp-config.php*",
+            "*windows\\system32\\config\\sam*",
+            "*win.ini*",
+            "*boot.ini*",
+            "*/etc/ssh/*",
             "*.bash_history*",
         ],
     ),
@@ -207,8 +403,8 @@ const SEQS: &[Seq] = &[
 
 /// Request paths and ports that make an internal address an attack target.
 const SENSITIVE_INTERNAL: &[&str] = &[
-    "admin", "internal", "config", "delete", "secret", "token", ":6379", ":2375", ":2379",
-    ":9200", ":11211", ":8500", ":10250", ":5984", ":27017",
+    "admin", "internal", "config", "delete", "secret", "token", ":6379", ":2375", ":2379", ":9200",
+    ":11211", ":8500", ":10250", ":5984", ":27017",
 ];
 
 pub fn register(b: &mut KeywordSetBuilder) {
@@ -239,27 +435,64 @@ pub fn detect(v: &View<'_>, out: &mut Vec<Found>) {
             URL => url_with_data(v, h, out),
             ENDPOINT => out.push(endpoint(v, h)),
             METADATA => out.push(
-                found("cloud_metadata", Severity::High, 0.9, "exfil.cloud_metadata", h.span())
-                    .with_domain(h.span()),
+                found(
+                    "cloud_metadata",
+                    Severity::High,
+                    0.9,
+                    "exfil.cloud_metadata",
+                    h.span(),
+                )
+                .with_domain(h.span()),
             ),
-            SSRF_TRICK => out.push(found("ssrf", Severity::Medium, 0.7, "exfil.ssrf_encoding", h.span())),
+            SSRF_TRICK => out.push(found(
+                "ssrf",
+                Severity::Medium,
+                0.7,
+                "exfil.ssrf_encoding",
+                h.span(),
+            )),
             PRIVATE => private_address(v, h, out),
             DNS => dns_names(v, h, out),
             SUBST => substituted_host(v, h, out),
             TRAVERSAL => traversals += 1,
-            SENSITIVE_FILE => out.push(found("sensitive_file", Severity::Low, 0.4, "exfil.sensitive_file", h.span())),
+            SENSITIVE_FILE => out.push(found(
+                "sensitive_file",
+                Severity::Low,
+                0.4,
+                "exfil.sensitive_file",
+                h.span(),
+            )),
             _ => {}
         }
     }
     if traversals >= 2 {
         if let Some(h) = hits.iter().find(|h| h.code() == TRAVERSAL) {
-            out.push(found("path_traversal", Severity::Medium, 0.65, "exfil.path_traversal", h.span()));
+            out.push(found(
+                "path_traversal",
+                Severity::Medium,
+                0.65,
+                "exfil.path_traversal",
+                h.span(),
+            ));
         }
     }
 }
 
-fn found(sub_type: &'static str, severity: Severity, confidence: f32, rule: &'static str, span: Range<usize>) -> Found {
-    Found::new(DetectionType::Exfiltration, sub_type, severity, confidence, rule, span)
+fn found(
+    sub_type: &'static str,
+    severity: Severity,
+    confidence: f32,
+    rule: &'static str,
+    span: Range<usize>,
+) -> Found {
+    Found::new(
+        DetectionType::Exfiltration,
+        sub_type,
+        severity,
+        confidence,
+        rule,
+        span,
+    )
 }
 
 /// The URL starting at `at` in `text`: up to whitespace, a quote, `)` or `>`.
@@ -302,9 +535,15 @@ fn carries_data(url: &str) -> bool {
             && value.contains('_')
     });
     let sensitive_name = query.split('&').any(|kv| {
-        let name = kv.split_once('=').map_or(kv, |(n, _)| n).to_ascii_lowercase();
-        ["data", "d", "q", "prompt", "secret", "token", "key", "conv", "history", "session", "msg", "system", "ctx", "payload", "leak"]
-            .contains(&name.as_str())
+        let name = kv
+            .split_once('=')
+            .map_or(kv, |(n, _)| n)
+            .to_ascii_lowercase();
+        [
+            "data", "d", "q", "prompt", "secret", "token", "key", "conv", "history", "session",
+            "msg", "system", "ctx", "payload", "leak",
+        ]
+        .contains(&name.as_str())
     });
     let long_value = query
         .split('&')
@@ -318,7 +557,10 @@ fn markdown_image(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
         return;
     };
     let mut url_start = h.start + close + 2;
-    url_start += v.text.get(url_start..).map_or(0, |r| r.len() - r.trim_start().len());
+    url_start += v
+        .text
+        .get(url_start..)
+        .map_or(0, |r| r.len() - r.trim_start().len());
     let url = url_at(v.text, url_start);
     let text = v.text.get(url.clone()).unwrap_or("");
     if !text.starts_with("http") {
@@ -332,7 +574,13 @@ fn markdown_image(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
     } else {
         return;
     };
-    let mut f = found("markdown_image_exfil", severity, 0.8, "exfil.markdown_image", h.start..url.end);
+    let mut f = found(
+        "markdown_image_exfil",
+        severity,
+        0.8,
+        "exfil.markdown_image",
+        h.start..url.end,
+    );
     if let Some(host) = host_of(text, url.start) {
         f = f.with_domain(host);
     }
@@ -354,7 +602,13 @@ fn img_tag(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
     let url = url_at(v.text, url_start);
     let text = v.text.get(url.clone()).unwrap_or("");
     if text.starts_with("http") && carries_data(text) {
-        let mut f = found("markdown_image_exfil", Severity::Medium, 0.7, "exfil.img_tag", h.start..url.end);
+        let mut f = found(
+            "markdown_image_exfil",
+            Severity::Medium,
+            0.7,
+            "exfil.img_tag",
+            h.start..url.end,
+        );
         if let Some(host) = host_of(text, url.start) {
             f = f.with_domain(host);
         }
@@ -365,21 +619,35 @@ fn img_tag(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
 /// Any URL whose query holds template placeholders for data (`?data={{history}}`).
 fn url_with_data(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
     let before = v.text.get(..h.start).unwrap_or("");
-    let scheme_len = before.bytes().rev().take_while(u8::is_ascii_alphabetic).count();
+    let scheme_len = before
+        .bytes()
+        .rev()
+        .take_while(u8::is_ascii_alphabetic)
+        .count();
     let start = h.start - scheme_len;
     let url = url_at(v.text, start);
     let text = v.text.get(url.clone()).unwrap_or("");
     let query = text.split_once('?').map_or("", |(_, q)| q);
     let lower = query.to_ascii_lowercase();
-    let templated = ["${", "{{", "[insert", "%7b%7b", "$("].iter().any(|p| lower.contains(p));
+    let templated = ["${", "{{", "[insert", "%7b%7b", "$("]
+        .iter()
+        .any(|p| lower.contains(p));
     let shouting = query.split('&').any(|kv| {
         let value = kv.split_once('=').map_or("", |(_, v)| v);
         value.len() >= 8
-            && value.bytes().all(|b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit())
             && value.contains('_')
     });
     if templated || shouting {
-        let mut f = found("data_in_url", Severity::High, 0.75, "exfil.url_placeholder", url.clone());
+        let mut f = found(
+            "data_in_url",
+            Severity::High,
+            0.75,
+            "exfil.url_placeholder",
+            url.clone(),
+        );
         if let Some(host) = host_of(text, url.start) {
             f = f.with_domain(host);
         }
@@ -401,7 +669,14 @@ fn endpoint(v: &View<'_>, h: &Hit) -> Found {
         .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
         .count();
     let host = h.start - back..h.end + fwd;
-    found("exfil_endpoint", Severity::Medium, 0.7, "exfil.endpoint", h.span()).with_domain(host)
+    found(
+        "exfil_endpoint",
+        Severity::Medium,
+        0.7,
+        "exfil.endpoint",
+        h.span(),
+    )
+    .with_domain(host)
 }
 
 fn private_address(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
@@ -423,7 +698,13 @@ fn private_address(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
     } else {
         (Severity::Low, 0.4)
     };
-    out.push(found("private_address", severity, confidence, "exfil.private_address", url));
+    out.push(found(
+        "private_address",
+        severity,
+        confidence,
+        "exfil.private_address",
+        url,
+    ));
 }
 
 /// Host names near a DNS verb that carry data: command substitution, long encoded labels, or
@@ -431,21 +712,32 @@ fn private_address(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
 fn dns_names(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
     let (window, offset) = v.window(h.span(), 0, 240);
     for word in window.split(|c: char| c.is_whitespace() || c == ',') {
-        let labels: Vec<&str> = word.trim_matches(|c: char| !c.is_alphanumeric()).split('.').collect();
+        let labels: Vec<&str> = word
+            .trim_matches(|c: char| !c.is_alphanumeric())
+            .split('.')
+            .collect();
         if labels.len() < 3 {
             continue;
         }
         let data_label = labels.iter().take(labels.len() - 2).any(|l| {
             let lower = l.to_ascii_lowercase();
             (l.len() >= 24 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-                || ["chunk", "exfil", "leak", "b64", "payload", "dump"].iter().any(|w| lower.contains(w))
+                || ["chunk", "exfil", "leak", "b64", "payload", "dump"]
+                    .iter()
+                    .any(|w| lower.contains(w))
                 || l.contains("$(")
                 || l.contains("${")
         });
         if data_label {
             let rel = word.as_ptr() as usize - window.as_ptr() as usize;
             let start = offset + rel;
-            out.push(found("dns_exfil", Severity::High, 0.75, "exfil.dns_labels", start..start + word.len()));
+            out.push(found(
+                "dns_exfil",
+                Severity::High,
+                0.75,
+                "exfil.dns_labels",
+                start..start + word.len(),
+            ));
             return;
         }
     }
@@ -486,7 +778,9 @@ fn substituted_host(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
         .split('.')
         .filter(|l| !l.is_empty())
         .collect();
-    let tld_ok = labels.last().is_some_and(|t| t.len() >= 2 && t.bytes().all(|b| b.is_ascii_alphabetic()));
+    let tld_ok = labels
+        .last()
+        .is_some_and(|t| t.len() >= 2 && t.bytes().all(|b| b.is_ascii_alphabetic()));
     if labels.len() >= 2 && tld_ok {
         let host_len = labels.iter().map(|l| l.len() + 1).sum::<usize>();
         out.push(found(
@@ -515,7 +809,9 @@ mod tests {
     #[test]
     fn data_carrying_queries() {
         assert!(carries_data("https://x.example/p.gif?d=${secret}"));
-        assert!(carries_data("https://x.example/p.gif?ctx=SYSTEM_PROMPT_HASH"));
+        assert!(carries_data(
+            "https://x.example/p.gif?ctx=SYSTEM_PROMPT_HASH"
+        ));
         assert!(!carries_data("https://x.example/logo.png"));
         assert!(!carries_data("https://x.example/search?page=2"));
     }

@@ -201,8 +201,14 @@ mod tests {
         assert!(!p.contains("aBcD"));
         let p = preview("hunter2!", Mask::Secret);
         assert!(!p.contains("hunter"), "{p}");
-        assert_eq!(preview("4111 1111 1111 1234", Mask::Digits), "**** **** **** **34");
-        assert_eq!(preview("jane.doe@mail.example.org", Mask::Email), "j***@***.org");
+        assert_eq!(
+            preview("4111 1111 1111 1234", Mask::Digits),
+            "**** **** **** **34"
+        );
+        assert_eq!(
+            preview("jane.doe@mail.example.org", Mask::Email),
+            "j***@***.org"
+        );
         assert_eq!(preview("a\nb", Mask::Snippet), "a b");
     }
 

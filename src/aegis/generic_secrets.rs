@@ -24,16 +24,58 @@ fn is_password_name(name: &str) -> bool {
 /// Names of things about a secret rather than the secret (`passwordLabel`, `password_policy`).
 fn describes_secret(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    ["label", "field", "prompt", "placeholder", "hint", "text", "message", "length", "policy", "type", "name", "_url", "path", "file", "env"]
-        .iter()
-        .any(|w| n.ends_with(w))
+    [
+        "label",
+        "field",
+        "prompt",
+        "placeholder",
+        "hint",
+        "text",
+        "message",
+        "length",
+        "policy",
+        "type",
+        "name",
+        "_url",
+        "path",
+        "file",
+        "env",
+    ]
+    .iter()
+    .any(|w| n.ends_with(w))
 }
 
 /// Values a password field holds in templates and type declarations, not real passwords.
 const NOT_PASSWORDS: &[&str] = &[
-    "string", "str", "text", "none", "null", "nil", "true", "false", "required", "optional",
-    "hidden", "secret", "password", "passwd", "pass", "pwd", "changeme", "undefined", "empty",
-    "blank", "masked", "redacted", "value", "your", "input", "field", "type", "bool", "int",
+    "string",
+    "str",
+    "text",
+    "none",
+    "null",
+    "nil",
+    "true",
+    "false",
+    "required",
+    "optional",
+    "hidden",
+    "secret",
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "changeme",
+    "undefined",
+    "empty",
+    "blank",
+    "masked",
+    "redacted",
+    "value",
+    "your",
+    "input",
+    "field",
+    "type",
+    "bool",
+    "int",
 ];
 
 /// Kinds of generated values a key or token holds.
@@ -58,39 +100,81 @@ fn generated(value: &str) -> bool {
 }
 
 /// Decide about `value` named by `name`; `strong`: joined by `=` or `:` rather than spacing.
-fn judge(name: &str, value: &str, strong: bool) -> Option<(&'static str, Severity, f32, &'static str)> {
+fn judge(
+    name: &str,
+    value: &str,
+    strong: bool,
+) -> Option<(&'static str, Severity, f32, &'static str)> {
     let value = value.trim_end_matches(['.', ')', ']', '}', '>', ',', ';', ':']);
-    if value.len() < 4 || value.eq_ignore_ascii_case(name) || is_placeholder(value) || describes_secret(name) {
+    if value.len() < 4
+        || value.eq_ignore_ascii_case(name)
+        || is_placeholder(value)
+        || describes_secret(name)
+    {
         return None;
     }
-    let code_like = value.contains(['(', '[', '\\']) || value.contains("://") || value.contains("->") || value.starts_with('/');
+    let code_like = value.contains(['(', '[', '\\'])
+        || value.contains("://")
+        || value.contains("->")
+        || value.starts_with('/');
     // Publishable keys are public by design.
     if value.starts_with("pk_") || value.starts_with("pk.") {
         return None;
     }
     if !code_like && generated(value) {
         let strong_value = value.len() >= 24 && shannon(value.as_bytes()) >= 4.0;
-        let severity = if strong_value { Severity::High } else { Severity::Medium };
+        let severity = if strong_value {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
         let confidence = if strong { 0.7 } else { 0.5 };
-        return Some(("generic_secret", severity, confidence, "cred.generic_assignment"));
+        return Some((
+            "generic_secret",
+            severity,
+            confidence,
+            "cred.generic_assignment",
+        ));
     }
     // Passwords are chosen, not generated: any value that is not a placeholder or a type name.
     let lower = value.to_ascii_lowercase();
-    let member_access = value.contains('.') && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
+    let member_access = value.contains('.')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
     let typed = value.len() >= 5
         && !NOT_PASSWORDS.contains(&lower.as_str())
         && !member_access
         && !code_like
         && !value.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
     if strong && is_password_name(name) && typed {
-        return Some(("password", Severity::Medium, 0.6, "cred.password_assignment"));
+        return Some((
+            "password",
+            Severity::Medium,
+            0.6,
+            "cred.password_assignment",
+        ));
     }
     None
 }
 
-fn push(out: &mut Vec<Found>, judged: (&'static str, Severity, f32, &'static str), span: Range<usize>) {
+fn push(
+    out: &mut Vec<Found>,
+    judged: (&'static str, Severity, f32, &'static str),
+    span: Range<usize>,
+) {
     let (sub_type, severity, confidence, rule) = judged;
-    out.push(Found::new(DetectionType::Credentials, sub_type, severity, confidence, rule, span).generic());
+    out.push(
+        Found::new(
+            DetectionType::Credentials,
+            sub_type,
+            severity,
+            confidence,
+            rule,
+            span,
+        )
+        .generic(),
+    );
 }
 
 fn name_byte(b: u8) -> bool {
@@ -114,7 +198,9 @@ pub fn after_keyword(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
         while i < bytes.len() && i - sep_start < 16 {
             match bytes.get(i) {
                 Some(b'=' | b':') => strong = true,
-                Some(b' ' | b'\t' | b'"' | b'\'' | b'`' | b'>' | b'_' | b'-' | b'.' | b',' | b'\\') => {}
+                Some(
+                    b' ' | b'\t' | b'"' | b'\'' | b'`' | b'>' | b'_' | b'-' | b'.' | b',' | b'\\',
+                ) => {}
                 _ => break,
             }
             i += 1;
@@ -126,8 +212,14 @@ pub fn after_keyword(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
             .take_while(|b| b.is_ascii_alphabetic())
             .count();
         let word = v.text.get(i..i + word_len).unwrap_or("");
-        let followed = bytes.get(i + word_len).is_some_and(|b| !b.is_ascii_alphanumeric());
-        if word_len > 0 && followed && NAME_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word)) && i > sep_start {
+        let followed = bytes
+            .get(i + word_len)
+            .is_some_and(|b| !b.is_ascii_alphanumeric());
+        if word_len > 0
+            && followed
+            && NAME_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word))
+            && i > sep_start
+        {
             i += word_len;
             continue;
         }
@@ -141,7 +233,10 @@ pub fn after_keyword(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
         .unwrap_or(&[])
         .iter()
         .take(300)
-        .take_while(|&&b| !b.is_ascii_whitespace() && !matches!(b, b'"' | b'\'' | b'`' | b',' | b';' | b'<' | b'{' | b'}'))
+        .take_while(|&&b| {
+            !b.is_ascii_whitespace()
+                && !matches!(b, b'"' | b'\'' | b'`' | b',' | b';' | b'<' | b'{' | b'}')
+        })
         .count();
     let value = v.text.get(i..i + value_len).unwrap_or("");
     let trimmed = value.trim_end_matches(['.', ')', ']', '}', '>', ',', ';']);
@@ -184,14 +279,31 @@ pub fn assigned_tokens(v: &View<'_>, out: &mut Vec<Found>) {
             .take_while(|&i| bytes.get(i).is_some_and(|&b| name_byte(b)))
             .last()
             .unwrap_or(name_end);
-        let name = v.text.get(name_start..name_end).unwrap_or("").to_ascii_lowercase();
-        let identifier = ["id", "uuid", "hash", "sha", "digest", "checksum", "etag", "nonce", "version", "commit", "ref"]
-            .iter()
-            .any(|w| name.ends_with(w));
+        let name = v
+            .text
+            .get(name_start..name_end)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let identifier = [
+            "id", "uuid", "hash", "sha", "digest", "checksum", "etag", "nonce", "version",
+            "commit", "ref",
+        ]
+        .iter()
+        .any(|w| name.ends_with(w));
         let value = v.text.get(value_start..t.end).unwrap_or("");
-        let very_random = value.len() >= 24 && shannon(value.as_bytes()) >= 4.2 && class_count(value) >= 3;
+        let very_random =
+            value.len() >= 24 && shannon(value.as_bytes()) >= 4.2 && class_count(value) >= 3;
         if !name.is_empty() && !identifier && very_random && !is_placeholder(value) {
-            push(out, ("generic_secret", Severity::Medium, 0.5, "cred.random_assignment"), value_start..t.end);
+            push(
+                out,
+                (
+                    "generic_secret",
+                    Severity::Medium,
+                    0.5,
+                    "cred.random_assignment",
+                ),
+                value_start..t.end,
+            );
         }
     }
 }
@@ -211,19 +323,64 @@ fn is_secret_key_name(key: &str) -> bool {
     }
     let k = key.to_ascii_lowercase();
     const NOT: &[&str] = &[
-        "public", "primary", "foreign", "sort", "partition", "cache", "idempot", "dedup",
-        "lookup", "keyword", "monkey", "keyboard", "max_token", "token_count", "tokens_used",
-        "token_type", "tokenizer", "page_token", "next_token", "keys", "author", "key_id",
-        "keyid", "hash_key", "row_key", "api_key_name", "key_name", "num_tokens", "total_tokens",
-        "completion_tokens", "prompt_tokens", "input_tokens", "output_tokens",
+        "public",
+        "primary",
+        "foreign",
+        "sort",
+        "partition",
+        "cache",
+        "idempot",
+        "dedup",
+        "lookup",
+        "keyword",
+        "monkey",
+        "keyboard",
+        "max_token",
+        "token_count",
+        "tokens_used",
+        "token_type",
+        "tokenizer",
+        "page_token",
+        "next_token",
+        "keys",
+        "author",
+        "key_id",
+        "keyid",
+        "hash_key",
+        "row_key",
+        "api_key_name",
+        "key_name",
+        "num_tokens",
+        "total_tokens",
+        "completion_tokens",
+        "prompt_tokens",
+        "input_tokens",
+        "output_tokens",
     ];
     if NOT.iter().any(|n| k.contains(n)) {
         return false;
     }
     const STRONG: &[&str] = &[
-        "password", "passwd", "pwd", "secret", "passphrase", "credential", "private_key",
-        "privatekey", "apikey", "api_key", "api-key", "access_key", "accesskey", "auth_token",
-        "access_token", "refresh_token", "bearer", "signing_key", "session_token", "x-api-key",
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "passphrase",
+        "credential",
+        "private_key",
+        "privatekey",
+        "apikey",
+        "api_key",
+        "api-key",
+        "access_key",
+        "accesskey",
+        "auth_token",
+        "access_token",
+        "refresh_token",
+        "bearer",
+        "signing_key",
+        "session_token",
+        "x-api-key",
     ];
     STRONG.iter().any(|s| k.contains(s))
         || k.ends_with("token")
@@ -243,7 +400,11 @@ pub fn value_under_key(text: &str, key: &str, out: &mut Vec<Found>) {
     }
     if let Some((sub_type, severity, confidence, _)) = judge(key, value, true) {
         let start = text.len() - text.trim_start().len();
-        push(out, (sub_type, severity, confidence, "cred.json_key"), start..start + value.len());
+        push(
+            out,
+            (sub_type, severity, confidence, "cred.json_key"),
+            start..start + value.len(),
+        );
     }
 }
 

@@ -263,15 +263,21 @@ const SINGLES: &[(u16, &str, &str, Severity, f32)] = &[
         Severity::Medium,
         0.6,
     ),
-    (TRIGGER, "inj.trigger_condition", "memory_poisoning", Severity::Low, 0.4),
-    (SPLIT, "inj.split_mention", "encoded_instruction", Severity::Low, 0.3),
     (
-        TOLD,
-        "inj.persuasion",
-        OVERRIDE,
-        Severity::Medium,
-        0.55,
+        TRIGGER,
+        "inj.trigger_condition",
+        "memory_poisoning",
+        Severity::Low,
+        0.4,
     ),
+    (
+        SPLIT,
+        "inj.split_mention",
+        "encoded_instruction",
+        Severity::Low,
+        0.3,
+    ),
+    (TOLD, "inj.persuasion", OVERRIDE, Severity::Medium, 0.55),
     (
         MODE,
         "inj.privileged_mode",
@@ -307,13 +313,7 @@ const SINGLES: &[(u16, &str, &str, Severity, f32)] = &[
         Severity::Low,
         0.3,
     ),
-    (
-        AGREED,
-        "inj.false_context",
-        OVERRIDE,
-        Severity::Low,
-        0.4,
-    ),
+    (AGREED, "inj.false_context", OVERRIDE, Severity::Low, 0.4),
     (
         SYSPROMPT,
         "inj.prompt_mention",
@@ -401,7 +401,9 @@ pub fn detect(v: &View<'_>, out: &mut Vec<Found>) -> Requests {
 fn negated(text: &str, at: usize) -> bool {
     let (before, _) = super::finding::window(text, at..at, 14, 0);
     let before = before.to_ascii_lowercase();
-    ["not ", "n't ", "never ", "without ", "nor "].iter().any(|n| before.contains(n))
+    ["not ", "n't ", "never ", "without ", "nor "]
+        .iter()
+        .any(|n| before.contains(n))
 }
 
 fn found(
@@ -438,7 +440,11 @@ fn turns(v: &View<'_>, hits: &[&Hit], out: &mut Vec<Found>) {
         if !at_line_start(v.text, h.start) {
             continue;
         }
-        let label = v.text.get(h.start..h.end).unwrap_or("").to_ascii_lowercase();
+        let label = v
+            .text
+            .get(h.start..h.end)
+            .unwrap_or("")
+            .to_ascii_lowercase();
         if label.contains("system") || label.contains("developer") {
             system.get_or_insert(h.span());
         } else {
@@ -487,9 +493,8 @@ fn determined(text: &str, at: usize) -> bool {
 fn solicitation_in_question(v: &View<'_>, hits: &[&Hit], out: &mut Vec<Found>) {
     let secret = |h: &&&Hit| h.code() == SECRET && determined(v.text, h.start);
     let asked_for = hits.iter().filter(secret).find(|s| {
-        hits.iter().any(|a| {
-            matches!(a.code(), ASK | REVEAL) && a.end <= s.start && s.start - a.end <= 24
-        })
+        hits.iter()
+            .any(|a| matches!(a.code(), ASK | REVEAL) && a.end <= s.start && s.start - a.end <= 24)
     });
     if let Some(h) = asked_for {
         out.push(found(

@@ -9,11 +9,23 @@ use std::ops::Range;
 /// Why a body is not acceptable JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JsonError {
-    InvalidUtf8 { offset: usize },
-    LoneSurrogate { offset: usize },
-    DuplicateKey { path: String },
-    TooDeep { offset: usize, limit: usize },
-    Syntax { offset: usize, expected: &'static str },
+    InvalidUtf8 {
+        offset: usize,
+    },
+    LoneSurrogate {
+        offset: usize,
+    },
+    DuplicateKey {
+        path: String,
+    },
+    TooDeep {
+        offset: usize,
+        limit: usize,
+    },
+    Syntax {
+        offset: usize,
+        expected: &'static str,
+    },
 }
 
 impl fmt::Display for JsonError {
@@ -144,8 +156,13 @@ impl KeyArena {
 
 enum Frame {
     /// First arena index of this object's keys, and how many members so far.
-    Object { first_key: usize, members: usize },
-    Array { next: usize },
+    Object {
+        first_key: usize,
+        members: usize,
+    },
+    Array {
+        next: usize,
+    },
 }
 
 /// Walk `body`, calling the visitor for every string. Nesting deeper than `max_depth` is an error.
@@ -364,15 +381,17 @@ impl<'a> Walker<'a> {
 
     /// The innermost object ended (its `}` consumed): check its keys are unique, then drop them.
     fn close_object(&mut self) -> Result<(), JsonError> {
-        let Some(Frame::Object { first_key: first, .. }) = self.stack.last() else {
+        let Some(Frame::Object {
+            first_key: first, ..
+        }) = self.stack.last()
+        else {
             return Ok(());
         };
         let first = *first;
         let count = self.keys.spans.len() - first;
         let duplicate = if count <= 8 {
-            (first..first + count).find(|&i| {
-                (i + 1..first + count).any(|j| self.keys.get(i) == self.keys.get(j))
-            })
+            (first..first + count)
+                .find(|&i| (i + 1..first + count).any(|j| self.keys.get(i) == self.keys.get(j)))
         } else {
             self.sort_scratch.clear();
             self.sort_scratch.extend(first..first + count);
@@ -466,7 +485,8 @@ impl<'a> Walker<'a> {
             }
         }
         self.buf.clear();
-        self.buf.push_str(self.text.get(start..self.pos).unwrap_or(""));
+        self.buf
+            .push_str(self.text.get(start..self.pos).unwrap_or(""));
         loop {
             let run_start = self.pos;
             while let Some(b) = self.peek() {
@@ -632,7 +652,12 @@ mod tests {
             .collect();
         assert_eq!(
             keys,
-            vec!["$#key0", "$.messages[0]#key0", "$.messages[0]#key1", "$#key1"]
+            vec![
+                "$#key0",
+                "$.messages[0]#key0",
+                "$.messages[0]#key1",
+                "$#key1"
+            ]
         );
     }
 
@@ -711,7 +736,15 @@ mod tests {
         ] {
             assert!(strings(bad).is_err(), "{bad:?} should fail");
         }
-        for good in ["0", "-1.5e+3", "true", " [ ] ", "{}", "\"\"", "[{}, [], null]"] {
+        for good in [
+            "0",
+            "-1.5e+3",
+            "true",
+            " [ ] ",
+            "{}",
+            "\"\"",
+            "[{}, [], null]",
+        ] {
             assert!(strings(good).is_ok(), "{good:?} should pass");
         }
     }

@@ -225,7 +225,14 @@ fn key_before(text: &[u8], e: usize) -> u32 {
     {
         return u32::from_le_bytes(four) | FOLD;
     }
-    let b = |back: usize| u32::from(e.checked_sub(back).and_then(|i| text.get(i)).copied().unwrap_or(b' '));
+    let b = |back: usize| {
+        u32::from(
+            e.checked_sub(back)
+                .and_then(|i| text.get(i))
+                .copied()
+                .unwrap_or(b' '),
+        )
+    };
     (b(4) | b(3) << 8 | b(2) << 16 | b(1) << 24) | FOLD
 }
 
@@ -288,7 +295,9 @@ impl Table {
     #[inline(always)]
     fn may_hold(&self, key: u32) -> bool {
         let i = filter_slot(key);
-        self.bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+        self.bits
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 
     fn get(&self, key: u32) -> &[u32] {
@@ -364,7 +373,10 @@ impl Anchors {
                 continue;
             };
             let end = p + pattern.len();
-            if text.get(p..end).is_some_and(|t| t.eq_ignore_ascii_case(pattern)) {
+            if text
+                .get(p..end)
+                .is_some_and(|t| t.eq_ignore_ascii_case(pattern))
+            {
                 out.push((p, end, i));
             }
         }
@@ -378,7 +390,10 @@ impl Anchors {
             let Some(start) = e.checked_sub(pattern.len()) else {
                 continue;
             };
-            if text.get(start..e).is_some_and(|t| t.eq_ignore_ascii_case(pattern)) {
+            if text
+                .get(start..e)
+                .is_some_and(|t| t.eq_ignore_ascii_case(pattern))
+            {
                 out.push((start, e, i));
             }
         }
@@ -423,8 +438,17 @@ impl Anchors {
                 self.check_start(text, p, self.starts.get(key & MASK3), out);
             }
             let slot = usize::from(b | 0x20);
-            if self.short_bits.get(slot / 64).is_some_and(|w| w & (1 << (slot % 64)) != 0) {
-                self.check_start(text, p, self.starts1.get(slot).map_or(&[], Vec::as_slice), out);
+            if self
+                .short_bits
+                .get(slot / 64)
+                .is_some_and(|w| w & (1 << (slot % 64)) != 0)
+            {
+                self.check_start(
+                    text,
+                    p,
+                    self.starts1.get(slot).map_or(&[], Vec::as_slice),
+                    out,
+                );
             }
         }
         if prev_alnum {
@@ -525,7 +549,12 @@ impl KeywordIndex {
         self.anchors.find(text.norm, raw);
         let mut complete = true;
         for &(start, end, i) in raw.iter() {
-            for tag in self.anchors.tags.get(i as usize).map_or(&[][..], Vec::as_slice) {
+            for tag in self
+                .anchors
+                .tags
+                .get(i as usize)
+                .map_or(&[][..], Vec::as_slice)
+            {
                 if !boundaries_ok(text.norm, start, end, tag) {
                     continue;
                 }
@@ -541,7 +570,8 @@ impl KeywordIndex {
                     end: e,
                 });
                 if wants_context(tag.owner, tag.code) {
-                    let w = start.saturating_sub(CONTEXT_REACH)..(end + CONTEXT_REACH).min(text.norm.len());
+                    let w = start.saturating_sub(CONTEXT_REACH)
+                        ..(end + CONTEXT_REACH).min(text.norm.len());
                     match windows.last_mut() {
                         Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
                         _ => windows.push(w),
@@ -565,10 +595,15 @@ impl KeywordIndex {
                 let Some(&(from, to)) = self.context_slices.get(m.pattern().as_usize()) else {
                     continue;
                 };
-                let left_ok = m.start() == 0 || !window.get(m.start() - 1).is_some_and(|&b| is_word_byte(b));
+                let left_ok =
+                    m.start() == 0 || !window.get(m.start() - 1).is_some_and(|&b| is_word_byte(b));
                 let right_ok = !window.get(m.end()).is_some_and(|&b| is_word_byte(b));
                 let (start, end) = (w.start + local(m.start()), w.start + local(m.end()));
-                for tag in self.context_tags.get(from as usize..to as usize).unwrap_or(&[]) {
+                for tag in self
+                    .context_tags
+                    .get(from as usize..to as usize)
+                    .unwrap_or(&[])
+                {
                     if (tag.left && !left_ok) || (tag.right && !right_ok) {
                         continue;
                     }
@@ -613,10 +648,16 @@ mod tests {
         let (mut norm, mut map) = (Vec::new(), Vec::new());
         let simple = !text.contains(['\n', '\t', '\r']) && !text.contains("  ");
         let n = if text.is_ascii() && simple {
-            Normalized { norm: text.as_bytes(), map: &[] }
+            Normalized {
+                norm: text.as_bytes(),
+                map: &[],
+            }
         } else {
             normalize::normalize_mapped(text, &mut norm, &mut map, &mut Vec::new());
-            Normalized { norm: &norm, map: &map }
+            Normalized {
+                norm: &norm,
+                map: &map,
+            }
         };
         let mut scratch = Scratch::default();
         assert!(index.find(&n, |owner, _| owner == Owner::Injection, &mut scratch, 100));
@@ -637,7 +678,14 @@ mod tests {
 
     #[test]
     fn boundaries_follow_the_spec() {
-        let idx = index(&[("key", 1), ("ignor*", 2), ("*gpt", 3), ("*@*", 4), ("忽略", 5), ("*token", 6)]);
+        let idx = index(&[
+            ("key", 1),
+            ("ignor*", 2),
+            ("*gpt", 3),
+            ("*@*", 4),
+            ("忽略", 5),
+            ("*token", 6),
+        ]);
         assert_eq!(codes(&idx, "the key, monkey, keys"), vec![1]);
         assert_eq!(codes(&idx, "ignoring signore"), vec![2]);
         assert_eq!(codes(&idx, "hackgpt gpts"), vec![3]);
@@ -687,7 +735,10 @@ mod tests {
     #[test]
     fn cap_is_reported() {
         let idx = index(&[("a", 1)]);
-        let n = Normalized { norm: b"a a a a", map: &[] };
+        let n = Normalized {
+            norm: b"a a a a",
+            map: &[],
+        };
         let mut scratch = Scratch::default();
         assert!(!idx.find(&n, |_, _| false, &mut scratch, 2));
         assert_eq!(scratch.hits.len(), 2);

@@ -26,6 +26,8 @@ mod phrases;
 mod pii;
 mod redact;
 mod scan;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 

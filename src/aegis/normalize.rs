@@ -62,7 +62,12 @@ impl Sink for Mapped<'_> {
 ///
 /// ASCII text whose normalised form keeps every byte in place (no whitespace run collapsed) is
 /// the common case: it takes one tight loop and leaves `map` empty, meaning "identity".
-pub fn normalize_mapped(src: &str, out: &mut Vec<u8>, map: &mut Vec<u32>, tags: &mut Vec<u8>) -> Signals {
+pub fn normalize_mapped(
+    src: &str,
+    out: &mut Vec<u8>,
+    map: &mut Vec<u32>,
+    tags: &mut Vec<u8>,
+) -> Signals {
     out.clear();
     map.clear();
     if src.is_ascii() {
@@ -86,7 +91,14 @@ pub fn normalize_mapped(src: &str, out: &mut Vec<u8>, map: &mut Vec<u32>, tags: 
 pub fn normalize_str(src: &str) -> String {
     let mut out = Vec::new();
     let mut tags = Vec::new();
-    walk(src, &mut Mapped { out: &mut out, map: None }, &mut tags);
+    walk(
+        src,
+        &mut Mapped {
+            out: &mut out,
+            map: None,
+        },
+        &mut tags,
+    );
     String::from_utf8(out).unwrap_or_default()
 }
 
@@ -367,7 +379,10 @@ fn fold(c: char) -> Fold {
 }
 
 fn ascii_fold(b: u8, lookalike: bool) -> Fold {
-    Fold::Ascii(b.to_ascii_lowercase(), lookalike && b.is_ascii_alphanumeric())
+    Fold::Ascii(
+        b.to_ascii_lowercase(),
+        lookalike && b.is_ascii_alphanumeric(),
+    )
 }
 
 /// Look-alike and accented letters.
@@ -453,7 +468,9 @@ fn fold_letter(c: char) -> Fold {
         'Ķ'..='ĸ' => plain(b'k'),
         'Ĺ'..='ł' => plain(b'l'),
         'Ñ' | 'ñ' | 'Ń'..='ŋ' => plain(b'n'),
-        'Ò'..='Ö' | 'Ø' | 'ò'..='ö' | 'ø' | 'Ō'..='ő' | 'Ơ' | 'ơ' | 'Ọ'..='ợ' => plain(b'o'),
+        'Ò'..='Ö' | 'Ø' | 'ò'..='ö' | 'ø' | 'Ō'..='ő' | 'Ơ' | 'ơ' | 'Ọ'..='ợ' => {
+            plain(b'o')
+        }
         'Œ' | 'œ' => Fold::Text("oe"),
         'Ŕ'..='ř' => plain(b'r'),
         'Ś'..='š' | 'ſ' => plain(b's'),
@@ -480,7 +497,14 @@ mod tests {
     fn norm(s: &str) -> (String, Signals) {
         let mut out = Vec::new();
         let mut tags = Vec::new();
-        let sig = walk(s, &mut Mapped { out: &mut out, map: None }, &mut tags);
+        let sig = walk(
+            s,
+            &mut Mapped {
+                out: &mut out,
+                map: None,
+            },
+            &mut tags,
+        );
         (String::from_utf8(out).unwrap(), sig)
     }
 
@@ -497,7 +521,10 @@ mod tests {
         let (text, sig) = norm("\u{456}gn\u{43e}re previ\u{3bf}us");
         assert_eq!(text, "ignore previous");
         assert!(sig.mixed_words >= 2);
-        assert_eq!(norm("\u{FF29}\u{FF27}\u{FF2E}\u{FF2F}\u{FF32}\u{FF25}").0, "ignore");
+        assert_eq!(
+            norm("\u{FF29}\u{FF27}\u{FF2E}\u{FF2F}\u{FF32}\u{FF25}").0,
+            "ignore"
+        );
         assert_eq!(norm("\u{1D422}\u{1D420}\u{1D427}").0, "ign");
         // Plain Russian is folded consistently but is not "mixed".
         assert_eq!(norm("Привет мир").1.mixed_words, 0);
@@ -517,16 +544,33 @@ mod tests {
 
     #[test]
     fn tag_characters_are_decoded_except_in_flags() {
-        let hidden: String = "hi you".chars().map(|c| char::from_u32(0xE0000 + c as u32).unwrap()).collect();
+        let hidden: String = "hi you"
+            .chars()
+            .map(|c| char::from_u32(0xE0000 + c as u32).unwrap())
+            .collect();
         let mut out = Vec::new();
         let mut tags = Vec::new();
-        let sig = walk(&format!("ok{hidden}"), &mut Mapped { out: &mut out, map: None }, &mut tags);
+        let sig = walk(
+            &format!("ok{hidden}"),
+            &mut Mapped {
+                out: &mut out,
+                map: None,
+            },
+            &mut tags,
+        );
         assert_eq!(out, b"ok");
         assert_eq!(tags, b"hi you");
         assert_eq!(sig.tags, 6);
         // England's flag: black flag + tag letters + cancel tag.
         let flag = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}";
-        let sig = walk(flag, &mut Mapped { out: &mut out, map: None }, &mut tags);
+        let sig = walk(
+            flag,
+            &mut Mapped {
+                out: &mut out,
+                map: None,
+            },
+            &mut tags,
+        );
         assert_eq!(sig.tags, 0);
     }
 

@@ -29,22 +29,50 @@ const WORDS: &[(u16, &[&str])] = &[
     (AT, &["*@*"]),
     (
         OBFUSCATED_AT,
-        &["*[at]*", "*(at)*", "*{at}*", "*[dot]*", "*(dot)*", "dot com", "dot org", "dot net"],
+        &[
+            "*[at]*", "*(at)*", "*{at}*", "*[dot]*", "*(dot)*", "dot com", "dot org", "dot net",
+        ],
     ),
     (
         BIRTH_WORD,
         &[
-            "born", "dob", "d.o.b", "date of birth", "birth date", "birthdate", "birthday",
-            "b-day", "geboren", "geburtsdatum", "ne le", "nee le", "date de naissance",
-            "nacido", "nacida", "fecha de nacimiento", "data di nascita", "data de nascimento",
+            "born",
+            "dob",
+            "d.o.b",
+            "date of birth",
+            "birth date",
+            "birthdate",
+            "birthday",
+            "b-day",
+            "geboren",
+            "geburtsdatum",
+            "ne le",
+            "nee le",
+            "date de naissance",
+            "nacido",
+            "nacida",
+            "fecha de nacimiento",
+            "data di nascita",
+            "data de nascimento",
         ],
     ),
-    (PASSPORT_WORD, &["passport*", "reisepass", "passeport", "pasaporte"]),
+    (
+        PASSPORT_WORD,
+        &["passport*", "reisepass", "passeport", "pasaporte"],
+    ),
     (
         MEDICAL_WORD,
         &[
-            "mrn", "medical record*", "patient id", "patient number", "health insurance",
-            "insurance id", "member id", "npi", "nhs number", "medicare",
+            "mrn",
+            "medical record*",
+            "patient id",
+            "patient number",
+            "health insurance",
+            "insurance id",
+            "member id",
+            "npi",
+            "nhs number",
+            "medicare",
         ],
     ),
 ];
@@ -54,40 +82,118 @@ const NUMBER_CONTEXT: &[(u16, &[&str])] = &[
     (
         PHONE_WORD,
         &[
-            "phone*", "tel", "tel:", "tel.", "telephone", "mobile", "cell", "cellphone", "fax",
-            "call", "call me", "calling", "text me", "text", "whatsapp", "sms", "contact",
-            "reach", "reach me", "dial", "ring me", "landline", "extension", "ext", "telefon*",
-            "telefono", "handy", "numero", "answering", "messages", "registered", "hotline",
+            "phone*",
+            "tel",
+            "tel:",
+            "tel.",
+            "telephone",
+            "mobile",
+            "cell",
+            "cellphone",
+            "fax",
+            "call",
+            "call me",
+            "calling",
+            "text me",
+            "text",
+            "whatsapp",
+            "sms",
+            "contact",
+            "reach",
+            "reach me",
+            "dial",
+            "ring me",
+            "landline",
+            "extension",
+            "ext",
+            "telefon*",
+            "telefono",
+            "handy",
+            "numero",
+            "answering",
+            "messages",
+            "registered",
+            "hotline",
         ],
     ),
     (
         CARD_WORD,
         &[
-            "card", "cards", "credit", "debit", "visa", "mastercard", "master card", "amex",
-            "american express", "discover", "diners", "jcb", "unionpay", "maestro", "cc",
-            "cvv", "cvc", "exp", "expires", "expiry", "payment", "charge", "billing", "pan",
-            "kreditkarte", "carte", "tarjeta", "cartao", "carta",
+            "card",
+            "cards",
+            "credit",
+            "debit",
+            "visa",
+            "mastercard",
+            "master card",
+            "amex",
+            "american express",
+            "discover",
+            "diners",
+            "jcb",
+            "unionpay",
+            "maestro",
+            "cc",
+            "cvv",
+            "cvc",
+            "exp",
+            "expires",
+            "expiry",
+            "payment",
+            "charge",
+            "billing",
+            "pan",
+            "kreditkarte",
+            "carte",
+            "tarjeta",
+            "cartao",
+            "carta",
         ],
     ),
     (
         SSN_WORD,
         &[
-            "ssn", "ssns", "social security", "social-security", "social", "tax id", "taxpayer",
-            "tin", "itin", "sin",
+            "ssn",
+            "ssns",
+            "social security",
+            "social-security",
+            "social",
+            "tax id",
+            "taxpayer",
+            "tin",
+            "itin",
+            "sin",
         ],
     ),
 ];
 
-
 /// Card numbers published as test numbers by payment networks and processors: never real cards,
 /// always allowed.
 pub const TEST_CARDS: &[&str] = &[
-    "4242424242424242", "4111111111111111", "4000056655665556", "4012888888881881",
-    "5555555555554444", "5105105105105100", "2223003122003222", "5200828282828210",
-    "378282246310005", "371449635398431", "378734493671000", "6011111111111117",
-    "6011000990139424", "3056930009020004", "36227206271667", "30569309025904",
-    "38520000023237", "3566002020360505", "3530111333300000", "6200000000000005",
-    "4000000000000002", "4000000000009995", "4000000000000077", "4000002500003155",
+    "4242424242424242",
+    "4111111111111111",
+    "4000056655665556",
+    "4012888888881881",
+    "5555555555554444",
+    "5105105105105100",
+    "2223003122003222",
+    "5200828282828210",
+    "378282246310005",
+    "371449635398431",
+    "378734493671000",
+    "6011111111111117",
+    "6011000990139424",
+    "3056930009020004",
+    "36227206271667",
+    "30569309025904",
+    "38520000023237",
+    "3566002020360505",
+    "3530111333300000",
+    "6200000000000005",
+    "4000000000000002",
+    "4000000000009995",
+    "4000000000000077",
+    "4000002500003155",
 ];
 
 pub const SUB_TYPES: &[&str] = &[
@@ -213,7 +319,10 @@ impl Pii {
             let Some(&(c, whole)) = self.number_context_codes.get(m.pattern().as_usize()) else {
                 return false;
             };
-            let left = m.start() == 0 || !bytes.get(m.start() - 1).is_some_and(u8::is_ascii_alphanumeric);
+            let left = m.start() == 0
+                || !bytes
+                    .get(m.start() - 1)
+                    .is_some_and(u8::is_ascii_alphanumeric);
             let right = !whole || !bytes.get(m.end()).is_some_and(u8::is_ascii_alphanumeric);
             c == code && left && right
         })
@@ -285,13 +394,7 @@ impl Pii {
     }
 
     /// An identifier with digits right after a passport / medical-record word.
-    fn id_in_context(
-        &self,
-        v: &View<'_>,
-        h: &Hit,
-        sub_type: &'static str,
-        out: &mut Vec<Found>,
-    ) {
+    fn id_in_context(&self, v: &View<'_>, h: &Hit, sub_type: &'static str, out: &mut Vec<Found>) {
         let (window, offset) = v.window(h.span(), 0, 40);
         let start = (h.end - offset).min(window.len());
         let after = window.get(start..).unwrap_or("");
@@ -345,7 +448,13 @@ impl Pii {
                 } else {
                     (Severity::High, 0.8)
                 };
-                out.push(pii("payment_card", severity, confidence, "pii.card", r.clone()));
+                out.push(pii(
+                    "payment_card",
+                    severity,
+                    confidence,
+                    "pii.card",
+                    r.clone(),
+                ));
                 return;
             }
             if context {
@@ -382,7 +491,11 @@ impl Pii {
         if sep1 != sep2 || (sep1.is_empty() && !context) {
             return None;
         }
-        let (a, g, n): (u32, u32, u32) = (area.parse().ok()?, group.parse().ok()?, serial.parse().ok()?);
+        let (a, g, n): (u32, u32, u32) = (
+            area.parse().ok()?,
+            group.parse().ok()?,
+            serial.parse().ok()?,
+        );
         if g == 0 || n == 0 || a == 0 {
             return None;
         }
@@ -398,7 +511,13 @@ impl Pii {
         } else {
             Severity::Medium
         };
-        Some(pii(sub_type, severity, if context { 0.95 } else { 0.7 }, rule, r.clone()))
+        Some(pii(
+            sub_type,
+            severity,
+            if context { 0.95 } else { 0.7 },
+            rule,
+            r.clone(),
+        ))
     }
 
     fn iban_tail(&self, v: &View<'_>, r: &Range<usize>) -> Option<Found> {
@@ -415,12 +534,18 @@ impl Pii {
         let confidence = if context { 0.9 } else { 0.65 };
         // Reserved fictional numbers (555-01xx) and all-zero placeholders are not anyone's phone.
         let fictional = digits.contains("55501") && (n == 7 || n == 10 || n == 11);
-        if fictional || digits.bytes().all(|b| b == b'0' || b == b'1') {
+        if fictional || digits.bytes().all(|b| b == b'0') {
             return None;
         }
         if s.starts_with('+') || (digits.starts_with("00") && s.starts_with('0')) {
             return (7..=15).contains(&n).then(|| {
-                pii("phone_number", Severity::Medium, confidence, "pii.phone_international", r.clone())
+                pii(
+                    "phone_number",
+                    Severity::Medium,
+                    confidence,
+                    "pii.phone_international",
+                    r.clone(),
+                )
             });
         }
         if let Some(caps) = self.nanp.captures(s) {
@@ -440,7 +565,13 @@ impl Pii {
             } else {
                 Severity::Medium
             };
-            return Some(pii("phone_number", severity, confidence, "pii.phone_nanp", r.clone()));
+            return Some(pii(
+                "phone_number",
+                severity,
+                confidence,
+                "pii.phone_nanp",
+                r.clone(),
+            ));
         }
         if !(7..=12).contains(&n) {
             return None;
@@ -450,11 +581,12 @@ impl Pii {
             .filter(|g| !g.is_empty())
             .collect();
         let first_len = groups.first().map_or(0, |g| g.len());
-        let thousands = groups.len() >= 2
-            && groups.iter().skip(1).all(|g| g.len() == 3)
-            && first_len <= 3;
+        let thousands =
+            groups.len() >= 2 && groups.iter().skip(1).all(|g| g.len() == 3) && first_len <= 3;
         let dated = groups.len() == 3
-            && groups.first().is_some_and(|g| g.len() == 4 && (g.starts_with("19") || g.starts_with("20")))
+            && groups
+                .first()
+                .is_some_and(|g| g.len() == 4 && (g.starts_with("19") || g.starts_with("20")))
             && groups.iter().skip(1).all(|g| g.len() <= 2);
         let dotted = s.contains('.');
         let dotted_pairs = dotted && groups.len() >= 4 && groups.iter().all(|g| g.len() == 2);
@@ -465,16 +597,36 @@ impl Pii {
         let area_code = s.starts_with('(') && s.contains('-');
         let trunk = s.starts_with('0') || s.starts_with("(0");
         let plausible_groups = longest <= 8 && groups.len() >= 2;
-        let phone_shaped = plausible_groups && !thousands && (area_code || (trunk && n >= 10) || dotted_pairs);
+        let phone_shaped =
+            plausible_groups && !thousands && (area_code || (trunk && n >= 10) || dotted_pairs);
         if context && (plausible_groups || n >= 8) || phone_shaped {
-            return Some(pii("phone_number", Severity::Medium, confidence, "pii.phone_national", r.clone()));
+            return Some(pii(
+                "phone_number",
+                Severity::Medium,
+                confidence,
+                "pii.phone_national",
+                r.clone(),
+            ));
         }
         None
     }
 }
 
-fn pii(sub_type: &'static str, severity: Severity, confidence: f32, rule: &'static str, span: Range<usize>) -> Found {
-    Found::new(DetectionType::Pii, sub_type, severity, confidence, rule, span)
+fn pii(
+    sub_type: &'static str,
+    severity: Severity,
+    confidence: f32,
+    rule: &'static str,
+    span: Range<usize>,
+) -> Found {
+    Found::new(
+        DetectionType::Pii,
+        sub_type,
+        severity,
+        confidence,
+        rule,
+        span,
+    )
 }
 
 /// Digits grouped like a card: no separator, or one kind of separator (space or dash).
@@ -517,8 +669,10 @@ fn ipv4(s: &str, r: &Range<usize>) -> Option<Found> {
         }
         *o = p.parse().ok()?;
     }
-    let private = matches!(octets, [10, ..] | [127, ..] | [0, ..] | [169, 254, ..] | [192, 168, ..])
-        || (octets[0] == 172 && (16..=31).contains(&octets[1]))
+    let private = matches!(
+        octets,
+        [10, ..] | [127, ..] | [0, ..] | [169, 254, ..] | [192, 168, ..]
+    ) || (octets[0] == 172 && (16..=31).contains(&octets[1]))
         || octets[0] >= 224;
     (!private).then(|| pii("ip_address", Severity::Low, 0.6, "pii.ipv4", r.clone()))
 }
@@ -526,9 +680,11 @@ fn ipv4(s: &str, r: &Range<usize>) -> Option<Found> {
 /// A JSON value stored under a phone-like key.
 pub fn phone_under_key(text: &str, key: &str, out: &mut Vec<Found>) {
     let phoneish_key = key.len() <= 64
-        && ["phone", "mobile", "tel", "fax", "cell"]
-            .iter()
-            .any(|w| key.as_bytes().windows(w.len()).any(|s| s.eq_ignore_ascii_case(w.as_bytes())));
+        && ["phone", "mobile", "tel", "fax", "cell"].iter().any(|w| {
+            key.as_bytes()
+                .windows(w.len())
+                .any(|s| s.eq_ignore_ascii_case(w.as_bytes()))
+        });
     if !phoneish_key {
         return;
     }
@@ -539,7 +695,13 @@ pub fn phone_under_key(text: &str, key: &str, out: &mut Vec<Found>) {
         .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'+'));
     if phoneish && (7..=15).contains(&digits) && out.iter().all(|f| f.sub_type != "phone_number") {
         let start = text.len() - text.trim_start().len();
-        out.push(pii("phone_number", Severity::Medium, 0.85, "pii.phone_json_key", start..start + value.len()));
+        out.push(pii(
+            "phone_number",
+            Severity::Medium,
+            0.85,
+            "pii.phone_json_key",
+            start..start + value.len(),
+        ));
     }
 }
 

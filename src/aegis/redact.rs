@@ -134,7 +134,11 @@ mod tests {
 
     #[test]
     fn overlapping_spans_merge_and_text_around_stays() {
-        let d = [det("$", 4, 10, "a"), det("$", 8, 16, "b"), det("$", 21, 23, "c")];
+        let d = [
+            det("$", 4, 10, "a"),
+            det("$", 8, 16, "b"),
+            det("$", 21, 23, "c"),
+        ];
         assert_eq!(
             redact_text("abc secret-token xyz zz end", &d),
             "abc [REDACTED:A] xyz [REDACTED:C] end"
@@ -144,7 +148,8 @@ mod tests {
     #[test]
     fn json_stays_valid_with_escapes_and_keys() {
         // The value uses escapes, so decoded offsets differ from raw offsets.
-        let body = br#"{"msg": "key=\u0073k_live_abc \"q\" done", "n": 4111111111111111, "ok": "x"}"#;
+        let body =
+            br#"{"msg": "key=\u0073k_live_abc \"q\" done", "n": 4111111111111111, "ok": "x"}"#;
         let value: serde_json::Value = serde_json::from_slice(body).unwrap();
         let msg = value["msg"].as_str().unwrap();
         let start = msg.find("sk_").unwrap();

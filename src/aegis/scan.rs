@@ -111,7 +111,11 @@ impl Collector<'_> {
 
 impl Visitor for Collector<'_> {
     fn string(&mut self, path: &JsonPath<'_>, token: StringToken<'_>) {
-        let key = if token.is_key { None } else { path.parent_key() };
+        let key = if token.is_key {
+            None
+        } else {
+            path.parent_key()
+        };
         self.scan(token.value, key, || path.render());
     }
 
@@ -187,7 +191,9 @@ impl Scanner {
         // ASCII text whose only whitespace is single spaces is matched as it is; anything else
         // is normalised first.
         let simple = chunk.is_ascii()
-            && !chunk.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
+            && !chunk
+                .bytes()
+                .any(|b| matches!(b, b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
             && !chunk.contains("  ");
         let (normalized, signals) = if simple {
             w.tags.clear();
@@ -295,7 +301,10 @@ impl Scanner {
             if f.preview.is_empty() {
                 let span = snap_back(text, f.span.start)..snap_forward(text, f.span.end);
                 let value = text.get(span).unwrap_or("");
-                if !canary && !settings.allow.is_empty() && settings.allow.contains(&allow_key(value)) {
+                if !canary
+                    && !settings.allow.is_empty()
+                    && settings.allow.contains(&allow_key(value))
+                {
                     continue;
                 }
                 let domain = f.domain.clone().and_then(|d| text.get(d));
@@ -328,7 +337,11 @@ fn merge(mut found: Vec<Found>) -> Vec<Found> {
                 .any(|(kind, span)| *kind == f.kind && overlaps(span, &f.span))
     });
     found.sort_by(|a, b| {
-        (a.kind, a.sub_type.as_ref(), a.span.start).cmp(&(b.kind, b.sub_type.as_ref(), b.span.start))
+        (a.kind, a.sub_type.as_ref(), a.span.start).cmp(&(
+            b.kind,
+            b.sub_type.as_ref(),
+            b.span.start,
+        ))
     });
     let mut merged: Vec<Found> = Vec::with_capacity(found.len());
     for f in found {
@@ -349,67 +362,4 @@ fn merge(mut found: Vec<Found>) -> Vec<Found> {
     }
     merged.sort_by_key(|f| (f.span.start, f.kind));
     merged
-}
-#[cfg(test)]
-mod stage_timing {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn stages() {
-        let scanner = Scanner::compile(&super::super::AegisConfig::default()).unwrap();
-        let body = std::fs::read("/tmp/body64.json").unwrap();
-        let mut strings = Vec::new();
-        struct C<'a>(&'a mut Vec<String>);
-        impl Visitor for C<'_> { fn string(&mut self, _p: &JsonPath<'_>, t: StringToken<'_>) { self.0.push(t.value.to_owned()); } }
-        json_text::walk(&body, 64, &mut C(&mut strings)).unwrap();
-        let mut w = Work::default();
-        let mut total_hits = 0; let mut chars = 0; let mut simple = 0;
-        let mut names: std::collections::BTreeMap<String, usize> = Default::default();
-        for st in &strings {
-            chars += st.len();
-            let (mut norm, mut map) = (Vec::new(), Vec::new());
-            let is_simple = st.is_ascii() && !st.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r')) && !st.contains("  ");
-            if is_simple { simple += st.len(); }
-            let n = if is_simple { Normalized { norm: st.as_bytes(), map: &[] } } else { normalize::normalize_mapped(st, &mut norm, &mut map, &mut Vec::new()); Normalized { norm: &norm, map: &map } };
-            scanner.keywords.find(&n, wants_context, &mut w.keywords, HIT_CAP);
-            total_hits += w.keywords.hits.len();
-            for h in &w.keywords.hits { *names.entry(format!("{:?}:{}", h.owner, st[h.span()].to_lowercase())).or_default() += 1; }
-        }
-        eprintln!("strings {} bytes {} simple {} hits {}", strings.len(), chars, simple, total_hits);
-        let mut v: Vec<_> = names.into_iter().collect(); v.sort_by_key(|x| std::cmp::Reverse(x.1));
-        eprintln!("{:?}", &v[..v.len().min(40)]);
-        let reps = 50;
-        if let Ok(stage) = std::env::var("STAGE") {
-            let t = std::time::Instant::now();
-            let normed: Vec<(Vec<u8>, Vec<u32>)> = strings.iter().map(|st| { let (mut a, mut b) = (Vec::new(), Vec::new()); normalize::normalize_mapped(st, &mut a, &mut b, &mut Vec::new()); (a, b) }).collect();
-            for _ in 0..200 {
-                match stage.as_str() {
-                    "kw" => for (a, b) in &normed { let n = Normalized { norm: a, map: b }; scanner.keywords.find(&n, wants_context, &mut w.keywords, HIT_CAP); },
-                    "norm" => for st in &strings { normalize::normalize_mapped(st, &mut w.norm, &mut w.map, &mut w.tags); },
-                    "cand" => for st in &strings { candidates::find(st, &mut w.candidates); },
-                    _ => for st in &strings { let f = scanner.scan_string(&mut w, st, None, 0); std::hint::black_box(f); },
-                }
-            }
-            eprintln!("stage {stage} {:.0} MB/s", (chars*200) as f64/1e6/t.elapsed().as_secs_f64());
-            return;
-        }
-        let t = std::time::Instant::now();
-        for _ in 0..reps { struct N; impl Visitor for N { fn string(&mut self, _p: &JsonPath<'_>, _t: StringToken<'_>) {} } json_text::walk(&body, 64, &mut N).unwrap(); }
-        eprintln!("walk only {:.0} MB/s", (body.len()*reps) as f64/1e6/t.elapsed().as_secs_f64());
-        let t = std::time::Instant::now();
-        for _ in 0..reps { for st in &strings { normalize::normalize_mapped(st, &mut w.norm, &mut w.map, &mut w.tags); } }
-        eprintln!("normalize {:.0} MB/s", (chars*reps) as f64/1e6/t.elapsed().as_secs_f64());
-        let t = std::time::Instant::now();
-        for _ in 0..reps { for st in &strings { normalize::normalize_mapped(st, &mut w.norm, &mut w.map, &mut w.tags); let n = Normalized { norm: &w.norm, map: &w.map }; scanner.keywords.find(&n, wants_context, &mut w.keywords, HIT_CAP); } }
-        eprintln!("normalize+keywords {:.0} MB/s", (chars*reps) as f64/1e6/t.elapsed().as_secs_f64());
-        let t = std::time::Instant::now();
-        for _ in 0..reps { for st in &strings { candidates::find(st, &mut w.candidates); } }
-        eprintln!("candidates {:.0} MB/s", (chars*reps) as f64/1e6/t.elapsed().as_secs_f64());
-        let t = std::time::Instant::now();
-        for _ in 0..reps { for st in &strings { let f = scanner.scan_string(&mut w, st, None, 0); std::hint::black_box(f); } }
-        eprintln!("scan_string all {:.0} MB/s", (chars*reps) as f64/1e6/t.elapsed().as_secs_f64());
-        let t = std::time::Instant::now();
-        for _ in 0..50 { let r = scanner.scan_json(&body); std::hint::black_box(r.unwrap()); }
-        eprintln!("scan_json {:.0} MB/s", (body.len()*50) as f64/1e6/t.elapsed().as_secs_f64());
-    }
 }

@@ -120,7 +120,10 @@ pub fn run(args: &[&str]) -> ExitCode {
     let mut bytes = 0usize;
     let started = Instant::now();
     for path in files {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let Ok(content) = std::fs::read_to_string(&path) else {
             continue;
         };
@@ -157,7 +160,11 @@ pub fn run(args: &[&str]) -> ExitCode {
                         .detections()
                         .map(|d| format!("{}/{}/{}", d.kind.as_str(), d.sub_type, d.rule))
                         .collect();
-                    let _ = writeln!(f, "{}", serde_json::json!({"id": id, "label": label, "fired": kinds, "text": text.chars().take(400).collect::<String>()}));
+                    let _ = writeln!(
+                        f,
+                        "{}",
+                        serde_json::json!({"id": id, "label": label, "fired": kinds, "text": text.chars().take(400).collect::<String>()})
+                    );
                 }
             };
             match label {

@@ -22,14 +22,14 @@ pub fn scanner(config: Option<&str>) -> Result<Scanner, String> {
         None => AegisConfig::default(),
         Some(file) => {
             let bytes = std::fs::read(file).map_err(|e| format!("{file}: cannot read: {e}"))?;
-            let outer: OnlyAegis = serde_json::from_slice(&bytes).map_err(|e| format!("{file}: {e}"))?;
+            let outer: OnlyAegis =
+                serde_json::from_slice(&bytes).map_err(|e| format!("{file}: {e}"))?;
             match outer.aegis {
                 None => AegisConfig::default(),
                 Some(section) => {
                     let text = section.to_string();
-                    parse_strict::<AegisConfig>(text.as_bytes()).map_err(|e: ConfigError| {
-                        format!("{file}: aegis.{e}")
-                    })?
+                    parse_strict::<AegisConfig>(text.as_bytes())
+                        .map_err(|e: ConfigError| format!("{file}: aegis.{e}"))?
                 }
             }
         }

@@ -56,7 +56,10 @@ pub fn run(args: &[&str]) -> ExitCode {
     }
 }
 
-fn whole(scanner: &authensor_filter::aegis::Scanner, mut reader: Box<dyn Read>) -> std::io::Result<ExitCode> {
+fn whole(
+    scanner: &authensor_filter::aegis::Scanner,
+    mut reader: Box<dyn Read>,
+) -> std::io::Result<ExitCode> {
     let mut body = Vec::new();
     reader.read_to_end(&mut body)?;
     let out = match scanner.scan_body(&body) {
@@ -71,7 +74,10 @@ fn whole(scanner: &authensor_filter::aegis::Scanner, mut reader: Box<dyn Read>) 
     Ok(ExitCode::SUCCESS)
 }
 
-fn lines(scanner: &authensor_filter::aegis::Scanner, reader: Box<dyn Read>) -> std::io::Result<ExitCode> {
+fn lines(
+    scanner: &authensor_filter::aegis::Scanner,
+    reader: Box<dyn Read>,
+) -> std::io::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for line in std::io::BufReader::new(reader).lines() {
@@ -88,10 +94,14 @@ fn lines(scanner: &authensor_filter::aegis::Scanner, reader: Box<dyn Read>) -> s
                             "detections": report.findings.iter().map(finding_json).collect::<Vec<_>>(),
                         })
                     }
-                    None => json!({"id": id, "detections": [], "error": "missing string field \"text\""}),
+                    None => {
+                        json!({"id": id, "detections": [], "error": "missing string field \"text\""})
+                    }
                 }
             }
-            Err(e) => json!({"id": null, "detections": [], "error": format!("invalid JSON line: {e}")}),
+            Err(e) => {
+                json!({"id": null, "detections": [], "error": format!("invalid JSON line: {e}")})
+            }
         };
         writeln!(out, "{result}")?;
     }
