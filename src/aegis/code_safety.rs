@@ -5,6 +5,8 @@
 
 use regex_lite::Regex;
 
+const KIND: DetectionType = DetectionType::CodeSafety;
+
 use super::finding::{Found, View};
 use super::keywords::{Hit, KeywordSetBuilder, Owner};
 use super::phrases::{self, Seq};
@@ -422,7 +424,7 @@ const SEQS: &[Seq] = &[
     },
 ];
 
-const SINGLES: &[(u16, &str, &str, Severity, f32)] = &[
+const SINGLES: &[phrases::Single] = &[
     (
         DESTRUCTIVE,
         "code.destructive",
@@ -529,20 +531,12 @@ impl CodeSafety {
         if hits.is_empty() {
             return;
         }
-        for s in SEQS {
-            if let Some(span) = phrases::find(&hits, s) {
-                out.push(found(s.sub_type, s.severity, s.confidence, s.rule, span));
-            }
-        }
-        for &(code, rule, sub_type, severity, confidence) in SINGLES {
-            if let Some(h) = hits.iter().find(|h| h.code() == code) {
-                out.push(found(sub_type, severity, confidence, rule, h.span()));
-            }
-        }
+        phrases::apply(KIND, &hits, SEQS, SINGLES, out);
         let shells = hits.iter().filter(|h| h.code() == REVERSE_SHELL).count();
         if shells >= 2 {
             if let Some(h) = hits.iter().find(|h| h.code() == REVERSE_SHELL) {
-                out.push(found(
+                out.push(Found::new(
+                    KIND,
                     "reverse_shell",
                     Severity::Critical,
                     0.95,
@@ -557,7 +551,8 @@ impl CodeSafety {
             let from = window.get(rel..).unwrap_or("");
             if let Some(m) = self.rm_target.find(from) {
                 let start = offset + rel;
-                out.push(found(
+                out.push(Found::new(
+                    KIND,
                     "destructive_command",
                     Severity::Critical,
                     0.9,
@@ -568,21 +563,4 @@ impl CodeSafety {
             }
         }
     }
-}
-
-fn found(
-    sub_type: &'static str,
-    severity: Severity,
-    confidence: f32,
-    rule: &'static str,
-    span: std::ops::Range<usize>,
-) -> Found {
-    Found::new(
-        DetectionType::CodeSafety,
-        sub_type,
-        severity,
-        confidence,
-        rule,
-        span,
-    )
 }

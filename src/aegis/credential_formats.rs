@@ -38,6 +38,7 @@ pub struct Format {
     pub check: Check,
 }
 
+/// A format whose token starts at its keyword (a prefix such as `ghp_`).
 const fn f(
     sub_type: &'static str,
     keywords: &'static [&'static str],
@@ -45,18 +46,10 @@ const fn f(
     severity: Severity,
     check: Check,
 ) -> Format {
-    Format {
-        sub_type,
-        keywords,
-        regex,
-        before: 0,
-        after: 320,
-        severity,
-        check,
-    }
+    ctx(sub_type, keywords, regex, 0, severity, check)
 }
 
-/// A format whose keyword may sit inside the token or after a context word.
+/// A format whose keyword may sit `before` bytes inside the token, or is a context word.
 const fn ctx(
     sub_type: &'static str,
     keywords: &'static [&'static str],
@@ -70,7 +63,7 @@ const fn ctx(
         keywords,
         regex,
         before,
-        after: 200,
+        after: 320,
         severity,
         check,
     }

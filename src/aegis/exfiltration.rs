@@ -6,6 +6,8 @@
 
 use std::ops::Range;
 
+const KIND: DetectionType = DetectionType::Exfiltration;
+
 use super::finding::{Found, View};
 use super::keywords::{Hit, KeywordSetBuilder, Owner};
 use super::phrases::{self, Seq};
@@ -422,11 +424,7 @@ pub fn detect(v: &View<'_>, out: &mut Vec<Found>) {
     if hits.is_empty() {
         return;
     }
-    for s in SEQS {
-        if let Some(span) = phrases::find(&hits, s) {
-            out.push(found(s.sub_type, s.severity, s.confidence, s.rule, span));
-        }
-    }
+    phrases::apply(KIND, &hits, SEQS, &[], out);
     let mut traversals = 0;
     for h in &hits {
         match h.code() {
@@ -435,7 +433,8 @@ pub fn detect(v: &View<'_>, out: &mut Vec<Found>) {
             URL => url_with_data(v, h, out),
             ENDPOINT => out.push(endpoint(v, h)),
             METADATA => out.push(
-                found(
+                Found::new(
+                    KIND,
                     "cloud_metadata",
                     Severity::High,
                     0.9,
@@ -444,7 +443,8 @@ pub fn detect(v: &View<'_>, out: &mut Vec<Found>) {
                 )
                 .with_domain(h.span()),
             ),
-            SSRF_TRICK => out.push(found(
+            SSRF_TRICK => out.push(Found::new(
+                KIND,
                 "ssrf",
                 Severity::Medium,
                 0.7,
@@ -455,7 +455,8 @@ pub fn detect(v: &View<'_>, out: &mut Vec<Found>) {
             DNS => dns_names(v, h, out),
             SUBST => substituted_host(v, h, out),
             TRAVERSAL => traversals += 1,
-            SENSITIVE_FILE => out.push(found(
+            SENSITIVE_FILE => out.push(Found::new(
+                KIND,
                 "sensitive_file",
                 Severity::Low,
                 0.4,
@@ -467,7 +468,8 @@ pub fn detect(v: &View<'_>, out: &mut Vec<Found>) {
     }
     if traversals >= 2 {
         if let Some(h) = hits.iter().find(|h| h.code() == TRAVERSAL) {
-            out.push(found(
+            out.push(Found::new(
+                KIND,
                 "path_traversal",
                 Severity::Medium,
                 0.65,
@@ -476,23 +478,6 @@ pub fn detect(v: &View<'_>, out: &mut Vec<Found>) {
             ));
         }
     }
-}
-
-fn found(
-    sub_type: &'static str,
-    severity: Severity,
-    confidence: f32,
-    rule: &'static str,
-    span: Range<usize>,
-) -> Found {
-    Found::new(
-        DetectionType::Exfiltration,
-        sub_type,
-        severity,
-        confidence,
-        rule,
-        span,
-    )
 }
 
 /// The URL starting at `at` in `text`: up to whitespace, a quote, `)` or `>`.
@@ -574,7 +559,8 @@ fn markdown_image(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
     } else {
         return;
     };
-    let mut f = found(
+    let mut f = Found::new(
+        KIND,
         "markdown_image_exfil",
         severity,
         0.8,
@@ -602,7 +588,8 @@ fn img_tag(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
     let url = url_at(v.text, url_start);
     let text = v.text.get(url.clone()).unwrap_or("");
     if text.starts_with("http") && carries_data(text) {
-        let mut f = found(
+        let mut f = Found::new(
+            KIND,
             "markdown_image_exfil",
             Severity::Medium,
             0.7,
@@ -641,7 +628,8 @@ fn url_with_data(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
             && value.contains('_')
     });
     if templated || shouting {
-        let mut f = found(
+        let mut f = Found::new(
+            KIND,
             "data_in_url",
             Severity::High,
             0.75,
@@ -669,7 +657,8 @@ fn endpoint(v: &View<'_>, h: &Hit) -> Found {
         .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
         .count();
     let host = h.start - back..h.end + fwd;
-    found(
+    Found::new(
+        KIND,
         "exfil_endpoint",
         Severity::Medium,
         0.7,
@@ -698,7 +687,8 @@ fn private_address(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
     } else {
         (Severity::Low, 0.4)
     };
-    out.push(found(
+    out.push(Found::new(
+        KIND,
         "private_address",
         severity,
         confidence,
@@ -731,7 +721,8 @@ fn dns_names(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
         if data_label {
             let rel = word.as_ptr() as usize - window.as_ptr() as usize;
             let start = offset + rel;
-            out.push(found(
+            out.push(Found::new(
+                KIND,
                 "dns_exfil",
                 Severity::High,
                 0.75,
@@ -783,7 +774,8 @@ fn substituted_host(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
         .is_some_and(|t| t.len() >= 2 && t.bytes().all(|b| b.is_ascii_alphabetic()));
     if labels.len() >= 2 && tld_ok {
         let host_len = labels.iter().map(|l| l.len() + 1).sum::<usize>();
-        out.push(found(
+        out.push(Found::new(
+            KIND,
             "dns_exfil",
             Severity::High,
             0.85,

@@ -11,6 +11,8 @@ use super::keywords::{Hit, KeywordSetBuilder, Owner};
 use super::phrases::{self, Seq};
 use crate::detection::{DetectionType, Severity};
 
+const KIND: DetectionType = DetectionType::Injection;
+
 pub const SUB_TYPES: &[&str] = &[
     "instruction_override",
     "system_prompt_extraction",
@@ -226,7 +228,7 @@ const SEQS: &[Seq] = &[
 ];
 
 /// Classes that fire alone: (class, rule, sub-type, severity, confidence).
-const SINGLES: &[(u16, &str, &str, Severity, f32)] = &[
+const SINGLES: &[phrases::Single] = &[
     (
         TEMPLATE,
         "inj.chat_template",
@@ -363,16 +365,7 @@ pub fn detect(v: &View<'_>, out: &mut Vec<Found>) -> Requests {
         .hits_of(Owner::Injection)
         .filter(|h| h.code() != IGNORE || !negated(v.text, h.start))
         .collect();
-    for s in SEQS {
-        if let Some(span) = phrases::find(&hits, s) {
-            out.push(found(s.sub_type, s.severity, s.confidence, s.rule, span));
-        }
-    }
-    for &(code, rule, sub_type, severity, confidence) in SINGLES {
-        if let Some(h) = hits.iter().find(|h| h.code() == code) {
-            out.push(found(sub_type, severity, confidence, rule, h.span()));
-        }
-    }
+    phrases::apply(KIND, &hits, SEQS, SINGLES, out);
     turns(v, &hits, out);
     solicitation_in_question(v, &hits, out);
     signals(v, out);
@@ -383,7 +376,8 @@ pub fn detect(v: &View<'_>, out: &mut Vec<Found>) -> Requests {
         .then(|| adversarial::suffix(v.text))
         .flatten()
     {
-        out.push(found(
+        out.push(Found::new(
+            KIND,
             "adversarial_suffix",
             Severity::Medium,
             0.55,
@@ -404,23 +398,6 @@ fn negated(text: &str, at: usize) -> bool {
     ["not ", "n't ", "never ", "without ", "nor "]
         .iter()
         .any(|n| before.contains(n))
-}
-
-fn found(
-    sub_type: &'static str,
-    severity: Severity,
-    confidence: f32,
-    rule: &'static str,
-    span: std::ops::Range<usize>,
-) -> Found {
-    Found::new(
-        DetectionType::Injection,
-        sub_type,
-        severity,
-        confidence,
-        rule,
-        span,
-    )
 }
 
 /// Whether `at` starts a line of `text` (indentation and markdown allowed).
@@ -453,7 +430,8 @@ fn turns(v: &View<'_>, hits: &[&Hit], out: &mut Vec<Found>) {
         }
     }
     if let Some(span) = system {
-        out.push(found(
+        out.push(Found::new(
+            KIND,
             "delimiter_injection",
             Severity::Medium,
             0.7,
@@ -463,7 +441,8 @@ fn turns(v: &View<'_>, hits: &[&Hit], out: &mut Vec<Found>) {
     }
     if labels >= 2 {
         if let Some(span) = first {
-            out.push(found(
+            out.push(Found::new(
+                KIND,
                 "delimiter_injection",
                 Severity::Low,
                 0.35,
@@ -497,7 +476,8 @@ fn solicitation_in_question(v: &View<'_>, hits: &[&Hit], out: &mut Vec<Found>) {
             .any(|a| matches!(a.code(), ASK | REVEAL) && a.end <= s.start && s.start - a.end <= 24)
     });
     if let Some(h) = asked_for {
-        out.push(found(
+        out.push(Found::new(
+            KIND,
             "secret_solicitation",
             Severity::Medium,
             0.6,
@@ -517,7 +497,8 @@ fn solicitation_in_question(v: &View<'_>, hits: &[&Hit], out: &mut Vec<Found>) {
                 .any(|(_, c)| c == '?' || c == '？')
         });
     if let Some(h) = asked {
-        out.push(found(
+        out.push(Found::new(
+            KIND,
             "secret_solicitation",
             Severity::Medium,
             0.55,
@@ -533,7 +514,8 @@ fn signals(v: &View<'_>, out: &mut Vec<Found>) {
     let len = v.text.len();
     let near = |at: usize| at..(at + 3).min(len);
     if s.tags > 0 {
-        out.push(found(
+        out.push(Found::new(
+            KIND,
             "unicode_tag_smuggling",
             Severity::High,
             0.9,
@@ -547,7 +529,8 @@ fn signals(v: &View<'_>, out: &mut Vec<Found>) {
         } else {
             (Severity::Low, 0.4)
         };
-        out.push(found(
+        out.push(Found::new(
+            KIND,
             "invisible_characters",
             severity,
             confidence,
@@ -561,7 +544,8 @@ fn signals(v: &View<'_>, out: &mut Vec<Found>) {
         } else {
             (Severity::Low, 0.4)
         };
-        out.push(found(
+        out.push(Found::new(
+            KIND,
             "homoglyph_evasion",
             severity,
             confidence,
@@ -609,7 +593,8 @@ fn jailbreak_score(hits: &[&Hit], out: &mut Vec<Found>) {
     } else {
         return;
     };
-    out.push(found(
+    out.push(Found::new(
+        KIND,
         "jailbreak",
         severity,
         confidence,

@@ -475,6 +475,20 @@ impl std::fmt::Debug for KeywordIndex {
     }
 }
 
+/// Record a hit unless `cap` hits are already there; false when it was refused.
+fn push_hit(hits: &mut Vec<Hit>, cap: usize, tag: &Tag, (start, end): (usize, usize)) -> bool {
+    if hits.len() >= cap {
+        return false;
+    }
+    hits.push(Hit {
+        owner: tag.owner,
+        code: tag.code,
+        start,
+        end,
+    });
+    true
+}
+
 fn boundaries_ok(norm: &[u8], start: usize, end: usize, tag: &Tag) -> bool {
     let left_ok = start == 0 || !norm.get(start - 1).is_some_and(|&b| is_word_byte(b));
     let right_ok = !norm.get(end).is_some_and(|&b| is_word_byte(b));
@@ -558,17 +572,10 @@ impl KeywordIndex {
                 if !boundaries_ok(text.norm, start, end, tag) {
                     continue;
                 }
-                if hits.len() >= cap {
+                if !push_hit(hits, cap, tag, text.span(start, end)) {
                     complete = false;
                     break;
                 }
-                let (s, e) = text.span(start, end);
-                hits.push(Hit {
-                    owner: tag.owner,
-                    code: tag.code,
-                    start: s,
-                    end: e,
-                });
                 if wants_context(tag.owner, tag.code) {
                     let w = start.saturating_sub(CONTEXT_REACH)
                         ..(end + CONTEXT_REACH).min(text.norm.len());
@@ -607,17 +614,10 @@ impl KeywordIndex {
                     if (tag.left && !left_ok) || (tag.right && !right_ok) {
                         continue;
                     }
-                    if hits.len() >= cap {
+                    if !push_hit(hits, cap, tag, text.span(start, end)) {
                         complete = false;
                         break;
                     }
-                    let (s, e) = text.span(start, end);
-                    hits.push(Hit {
-                        owner: tag.owner,
-                        code: tag.code,
-                        start: s,
-                        end: e,
-                    });
                 }
             }
         }

@@ -5,8 +5,9 @@
 
 use std::ops::Range;
 
+use super::finding::Found;
 use super::keywords::Hit;
-use crate::detection::Severity;
+use crate::detection::{DetectionType, Severity};
 
 /// One phrase rule.
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +20,43 @@ pub struct Seq {
     pub gap: usize,
     pub severity: Severity,
     pub confidence: f32,
+}
+
+/// A keyword class that is a finding by itself: (class, rule, sub-type, severity, confidence).
+pub type Single = (u16, &'static str, &'static str, Severity, f32);
+
+/// Apply phrase rules and single-class rules of one detector to its hits.
+pub fn apply(
+    kind: DetectionType,
+    hits: &[&Hit],
+    seqs: &[Seq],
+    singles: &[Single],
+    out: &mut Vec<Found>,
+) {
+    for s in seqs {
+        if let Some(span) = find(hits, s) {
+            out.push(Found::new(
+                kind,
+                s.sub_type,
+                s.severity,
+                s.confidence,
+                s.rule,
+                span,
+            ));
+        }
+    }
+    for &(code, rule, sub_type, severity, confidence) in singles {
+        if let Some(h) = hits.iter().find(|h| h.code() == code) {
+            out.push(Found::new(
+                kind,
+                sub_type,
+                severity,
+                confidence,
+                rule,
+                h.span(),
+            ));
+        }
+    }
 }
 
 /// The first match of `seq` in `hits` (sorted by start): the original span from the first part's

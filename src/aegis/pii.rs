@@ -7,6 +7,8 @@
 
 use std::ops::Range;
 
+const KIND: DetectionType = DetectionType::Pii;
+
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex_lite::Regex;
 
@@ -303,7 +305,14 @@ impl Pii {
         for r in &v.candidates.tokens {
             let token = v.text.get(r.clone()).unwrap_or("");
             if self.iban_compact.is_match(token) && checksum::iban(token) {
-                out.push(pii("iban", Severity::High, 0.95, "pii.iban", r.clone()));
+                out.push(Found::new(
+                    KIND,
+                    "iban",
+                    Severity::High,
+                    0.95,
+                    "pii.iban",
+                    r.clone(),
+                ));
             }
         }
         if let Some(key) = v.parent_key {
@@ -344,7 +353,7 @@ impl Pii {
                 continue;
             }
             out.push(
-                pii("email", Severity::Medium, 0.9, "pii.email", span)
+                Found::new(KIND, "email", Severity::Medium, 0.9, "pii.email", span)
                     .masked(Mask::Email)
                     .with_domain(offset + domain.start()..offset + domain.end()),
             );
@@ -355,7 +364,8 @@ impl Pii {
         let (window, offset) = v.window(h.span(), 72, 48);
         if let Some(m) = self.obfuscated_email.find(window) {
             out.push(
-                pii(
+                Found::new(
+                    KIND,
                     "email",
                     Severity::Medium,
                     0.7,
@@ -383,7 +393,8 @@ impl Pii {
             _ => true,
         };
         if plausible {
-            out.push(pii(
+            out.push(Found::new(
+                KIND,
                 "date_of_birth",
                 Severity::Medium,
                 0.75,
@@ -402,7 +413,8 @@ impl Pii {
             let digits = m.as_str().bytes().filter(u8::is_ascii_digit).count();
             if digits >= 5 {
                 let s = offset + start + m.start();
-                out.push(pii(
+                out.push(Found::new(
+                    KIND,
                     sub_type,
                     Severity::Medium,
                     0.7,
@@ -448,7 +460,8 @@ impl Pii {
                 } else {
                     (Severity::High, 0.8)
                 };
-                out.push(pii(
+                out.push(Found::new(
+                    KIND,
                     "payment_card",
                     severity,
                     confidence,
@@ -458,7 +471,8 @@ impl Pii {
                 return;
             }
             if context {
-                out.push(pii(
+                out.push(Found::new(
+                    KIND,
                     "payment_card",
                     Severity::Medium,
                     0.5,
@@ -511,7 +525,8 @@ impl Pii {
         } else {
             Severity::Medium
         };
-        Some(pii(
+        Some(Found::new(
+            KIND,
             sub_type,
             severity,
             if context { 0.95 } else { 0.7 },
@@ -525,7 +540,7 @@ impl Pii {
         self.iban_spaced.find_iter(window).find_map(|m| {
             let span = offset + m.start()..offset + m.end();
             (span.end >= r.start && checksum::iban(m.as_str()))
-                .then(|| pii("iban", Severity::High, 0.95, "pii.iban", span))
+                .then(|| Found::new(KIND, "iban", Severity::High, 0.95, "pii.iban", span))
         })
     }
 
@@ -539,7 +554,8 @@ impl Pii {
         }
         if s.starts_with('+') || (digits.starts_with("00") && s.starts_with('0')) {
             return (7..=15).contains(&n).then(|| {
-                pii(
+                Found::new(
+                    KIND,
                     "phone_number",
                     Severity::Medium,
                     confidence,
@@ -565,7 +581,8 @@ impl Pii {
             } else {
                 Severity::Medium
             };
-            return Some(pii(
+            return Some(Found::new(
+                KIND,
                 "phone_number",
                 severity,
                 confidence,
@@ -600,7 +617,8 @@ impl Pii {
         let phone_shaped =
             plausible_groups && !thousands && (area_code || (trunk && n >= 10) || dotted_pairs);
         if context && (plausible_groups || n >= 8) || phone_shaped {
-            return Some(pii(
+            return Some(Found::new(
+                KIND,
                 "phone_number",
                 Severity::Medium,
                 confidence,
@@ -610,23 +628,6 @@ impl Pii {
         }
         None
     }
-}
-
-fn pii(
-    sub_type: &'static str,
-    severity: Severity,
-    confidence: f32,
-    rule: &'static str,
-    span: Range<usize>,
-) -> Found {
-    Found::new(
-        DetectionType::Pii,
-        sub_type,
-        severity,
-        confidence,
-        rule,
-        span,
-    )
 }
 
 /// Digits grouped like a card: no separator, or one kind of separator (space or dash).
@@ -674,7 +675,16 @@ fn ipv4(s: &str, r: &Range<usize>) -> Option<Found> {
         [10, ..] | [127, ..] | [0, ..] | [169, 254, ..] | [192, 168, ..]
     ) || (octets[0] == 172 && (16..=31).contains(&octets[1]))
         || octets[0] >= 224;
-    (!private).then(|| pii("ip_address", Severity::Low, 0.6, "pii.ipv4", r.clone()))
+    (!private).then(|| {
+        Found::new(
+            KIND,
+            "ip_address",
+            Severity::Low,
+            0.6,
+            "pii.ipv4",
+            r.clone(),
+        )
+    })
 }
 
 /// A JSON value stored under a phone-like key.
@@ -695,7 +705,8 @@ pub fn phone_under_key(text: &str, key: &str, out: &mut Vec<Found>) {
         .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'+'));
     if phoneish && (7..=15).contains(&digits) && out.iter().all(|f| f.sub_type != "phone_number") {
         let start = text.len() - text.trim_start().len();
-        out.push(pii(
+        out.push(Found::new(
+            KIND,
             "phone_number",
             Severity::Medium,
             0.85,
