@@ -147,9 +147,10 @@ impl KeywordSetBuilder {
             tags.extend(t);
             slices.push((start, tags.len() as u32));
         }
+        // Context windows are small and rare: a compact automaton beats a large fast one.
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&context.patterns)
             .map_err(|e| ConfigError::new("aegis", format!("context keywords: {e}")))?;
         Ok(KeywordIndex {

@@ -188,27 +188,10 @@ impl Scanner {
         depth: u8,
         out: &mut Vec<Found>,
     ) {
-        // ASCII text whose only whitespace is single spaces is matched as it is; anything else
-        // is normalised first.
-        let simple = chunk.is_ascii()
-            && !chunk
-                .bytes()
-                .any(|b| matches!(b, b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
-            && !chunk.contains("  ");
-        let (normalized, signals) = if simple {
-            w.tags.clear();
-            let n = Normalized {
-                norm: chunk.as_bytes(),
-                map: &[],
-            };
-            (n, Signals::default())
-        } else {
-            let signals = normalize::normalize_mapped(chunk, &mut w.norm, &mut w.map, &mut w.tags);
-            let n = Normalized {
-                norm: &w.norm,
-                map: &w.map,
-            };
-            (n, signals)
+        let signals = normalize::normalize_mapped(chunk, &mut w.norm, &mut w.map, &mut w.tags);
+        let normalized = Normalized {
+            norm: &w.norm,
+            map: &w.map,
         };
         if !self
             .keywords
