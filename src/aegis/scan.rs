@@ -261,6 +261,9 @@ impl Scanner {
 
     /// Checks for a JSON value that matched nothing: secrets and phone numbers recognised by key.
     fn quiet_value(&self, value: &str, key: &str, out: &mut Vec<Found>) {
+        if key.len() > 64 || !self.key_hints.is_match(key) {
+            return;
+        }
         if self.settings(DetectionType::Credentials).enabled {
             super::generic_secrets::value_under_key(value, key, out);
         }
