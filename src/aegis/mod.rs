@@ -195,8 +195,19 @@ impl Scanner {
             key_hints: aho_corasick::AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .build([
-                    "pass", "pwd", "secret", "token", "key", "credential", "auth", "bearer",
-                    "phone", "mobile", "tel", "fax", "cell",
+                    "pass",
+                    "pwd",
+                    "secret",
+                    "token",
+                    "key",
+                    "credential",
+                    "auth",
+                    "bearer",
+                    "phone",
+                    "mobile",
+                    "tel",
+                    "fax",
+                    "cell",
                 ])
                 .map_err(|e| ConfigError::new("aegis", format!("key hints: {e}")))?,
             decode: config.decode.clone(),

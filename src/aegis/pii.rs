@@ -548,7 +548,8 @@ impl Pii {
         let n = digits.len();
         let confidence = if context { 0.9 } else { 0.65 };
         // Reserved fictional numbers (555-01xx) and all-zero placeholders are not anyone's phone.
-        let fictional = digits.contains("55501") && (n == 7 || n == 10 || n == 11);
+        let fictional =
+            digits.contains("55501") && (n == 7 || n == 10 || n == 11) && !s.starts_with('+');
         if fictional || digits.bytes().all(|b| b == b'0') {
             return None;
         }
