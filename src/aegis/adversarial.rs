@@ -31,7 +31,15 @@ fn classify(text: &str, start: usize, end: usize) -> Token {
         if a.is_ascii_lowercase() && b.is_ascii_uppercase() && i >= 2 {
             case_switch = true;
         }
-        if a.is_ascii_punctuation() && b.is_ascii_punctuation() && a != b {
+        // Quotes next to commas and stops are ordinary prose; other pairs are not.
+        let prose = |c: u8| {
+            matches!(
+                c,
+                b'"' | b'\'' | b',' | b'.' | b';' | b':' | b'!' | b'?' | b'(' | b')'
+            )
+        };
+        if a.is_ascii_punctuation() && b.is_ascii_punctuation() && a != b && !(prose(a) && prose(b))
+        {
             punct_run = true;
         }
         if a.is_ascii_alphabetic() && b.is_ascii_punctuation() && i + 2 < bytes.len() {
@@ -91,7 +99,7 @@ fn suspicious(window: &[Token; WINDOW]) -> bool {
     let switches = window.iter().filter(|t| t.case_switch).count();
     let runs = window.iter().filter(|t| t.punct_run).count();
     let code = window.iter().filter(|t| t.code_char).count();
-    glued >= 5 && switches >= 1 && runs >= 2 && code <= 1
+    glued >= 4 && switches >= 1 && runs >= 2 && code <= 1
 }
 
 #[cfg(test)]

@@ -56,6 +56,8 @@ const NUM_SEP: u8 = 4;
 const SPACE: u8 = 8;
 const HEX: u8 = 16;
 const ALPHA: u8 = 32;
+const LOWER: u8 = 64;
+const PUNCT: u8 = 128;
 
 const fn class_table() -> [u8; 256] {
     let mut t = [0u8; 256];
@@ -69,6 +71,9 @@ const fn class_table() -> [u8; 256] {
         if b.is_ascii_alphabetic() {
             c |= TOKEN | ALPHA;
         }
+        if b.is_ascii_lowercase() {
+            c |= LOWER;
+        }
         if matches!(b, b'a'..=b'f' | b'A'..=b'F') {
             c |= HEX;
         }
@@ -81,6 +86,9 @@ const fn class_table() -> [u8; 256] {
         if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
             c |= SPACE;
         }
+        if b.is_ascii_punctuation() {
+            c |= PUNCT;
+        }
         t[i] = c;
         i += 1;
     }
@@ -89,10 +97,16 @@ const fn class_table() -> [u8; 256] {
 
 static CLASS: [u8; 256] = class_table();
 
+#[inline(always)]
+fn class(b: u8) -> u8 {
+    CLASS[b as usize]
+}
+
 /// Shortest token run worth keeping.
 pub const MIN_TOKEN: usize = 16;
 
-/// Find all candidates in `text` (cleared first).
+/// Find all candidates in `text` (cleared first). Runs of lower-case letters, most of any text,
+/// are skipped in a tight loop; the state machines only see the bytes around them.
 pub fn find(text: &str, out: &mut Candidates) {
     out.clear();
     let bytes = text.as_bytes();
@@ -101,26 +115,46 @@ pub fn find(text: &str, out: &mut Candidates) {
     let mut words = WordRuns::default();
     let mut percent = PercentRun::default();
     let mut prev = b' ';
-    for (i, &b) in bytes.iter().enumerate() {
-        let class = CLASS[b as usize];
-        if b.is_ascii_punctuation() && prev.is_ascii_punctuation() && b != prev {
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let c = class(b);
+        if c & LOWER != 0 {
+            num.finish(&mut out.numbers);
+            token_start.get_or_insert(i);
+            words.letter(i, out);
+            let run = i;
+            i += 1;
+            while bytes.get(i).is_some_and(|&b| class(b) & LOWER != 0) {
+                i += 1;
+            }
+            words.extend(i - run);
+            prev = bytes.get(i - 1).copied().unwrap_or(b' ');
+            continue;
+        }
+        if c & PUNCT != 0 && class(prev) & PUNCT != 0 && b != prev {
             out.punct_pairs += 1;
         } else if b.is_ascii_uppercase() && prev.is_ascii_lowercase() {
             out.case_switches += 1;
         }
-        prev = b;
-        num.step(i, b, class, bytes, &mut out.numbers);
-        if class & TOKEN != 0 {
-            if token_start.is_none() {
-                token_start = Some(i);
-            }
+        num.step(i, b, c, bytes, &mut out.numbers);
+        if c & TOKEN != 0 {
+            token_start.get_or_insert(i);
         } else if let Some(start) = token_start.take() {
             if i - start >= MIN_TOKEN {
                 out.tokens.push(start..i);
             }
         }
-        words.step(i, b, class, out);
-        percent.step(i, b, class, bytes, &mut out.percent);
+        if c & (ALPHA | DIGIT) != 0 {
+            words.letter(i, out);
+            words.extend(1);
+        } else {
+            words.other(bytes, out);
+        }
+        if b == b'%' || c & SPACE != 0 || matches!(b, b'"' | b'\'' | b'<' | b'>') {
+            percent.step(i, b, bytes, &mut out.percent);
+        }
+        prev = b;
+        i += 1;
     }
     let end = bytes.len();
     num.finish(&mut out.numbers);
@@ -129,6 +163,7 @@ pub fn find(text: &str, out: &mut Candidates) {
             out.tokens.push(start..end);
         }
     }
+    words.other(bytes, out);
     words.finish(out);
     percent.finish(end, &mut out.percent);
 }
@@ -144,15 +179,16 @@ struct NumberRun {
 }
 
 impl NumberRun {
-    fn step(&mut self, i: usize, b: u8, class: u8, bytes: &[u8], out: &mut Vec<Range<usize>>) {
-        if class & DIGIT != 0 {
+    #[inline]
+    fn step(&mut self, i: usize, b: u8, c: u8, bytes: &[u8], out: &mut Vec<Range<usize>>) {
+        if c & DIGIT != 0 {
             if self.start.is_none() {
                 // A digit glued to a letter belongs to a token, not a number.
-                let prev = i.checked_sub(1).and_then(|p| bytes.get(p)).copied();
-                if prev.is_some_and(|p| CLASS[p as usize] & ALPHA != 0) {
+                let before = i.checked_sub(1).and_then(|p| bytes.get(p)).copied();
+                if before.is_some_and(|p| class(p) & ALPHA != 0) {
                     return;
                 }
-                let lead = match prev {
+                let lead = match before {
                     Some(b'+' | b'(') => i - 1,
                     _ => i,
                 };
@@ -164,7 +200,7 @@ impl NumberRun {
             self.last_digit_end = i + 1;
             self.seps_in_row = 0;
         } else if self.start.is_some() {
-            if class & NUM_SEP != 0 && self.seps_in_row < 2 {
+            if c & NUM_SEP != 0 && self.seps_in_row < 2 {
                 self.seps_in_row += 1;
                 if b == b'.' {
                     self.dots += 1;
@@ -175,6 +211,7 @@ impl NumberRun {
         }
     }
 
+    #[inline]
     fn finish(&mut self, out: &mut Vec<Range<usize>>) {
         if let Some(start) = self.start.take() {
             if self.digits >= 7 || (self.dots >= 3 && self.digits >= 4) {
@@ -185,15 +222,12 @@ impl NumberRun {
     }
 }
 
-/// Tracks word shapes for spelled-out words and hex/binary byte runs.
+/// Word shapes for spelled-out words (`i g n o r e`) and hex / binary byte runs (`49 67 6e`).
+/// A word's shape is read from the text when it ends.
 #[derive(Default)]
 struct WordRuns {
-    in_word: bool,
-    word_start: usize,
-    word_len: usize,
-    word_alpha: bool,
-    word_hex: bool,
-    word_binary: bool,
+    /// Start and length of the current word of letters and digits.
+    word: Option<(usize, usize)>,
     /// Non-alphanumeric bytes since the last word ended.
     gap: usize,
     spelled_start: usize,
@@ -206,52 +240,52 @@ struct WordRuns {
 }
 
 impl WordRuns {
-    fn step(&mut self, i: usize, b: u8, class: u8, out: &mut Candidates) {
-        if class & (ALPHA | DIGIT) != 0 {
-            if !self.in_word {
-                if self.gap > 3 {
-                    self.flush_spelled(out);
-                }
-                if self.gap > 2 {
-                    self.flush_bytes(out);
-                }
-                self.in_word = true;
-                self.word_start = i;
-                self.word_len = 0;
-                self.word_alpha = true;
-                self.word_hex = true;
-                self.word_binary = true;
+    #[inline]
+    fn letter(&mut self, i: usize, out: &mut Candidates) {
+        if self.word.is_none() {
+            if self.gap > 3 {
+                self.flush_spelled(out);
             }
-            self.word_len += 1;
-            self.word_alpha &= class & ALPHA != 0;
-            self.word_hex &= class & HEX != 0;
-            self.word_binary &= b == b'0' || b == b'1';
-            return;
+            if self.gap > 2 {
+                self.flush_bytes(out);
+            }
+            self.word = Some((i, 0));
         }
-        if self.in_word {
-            self.end_word(out);
+    }
+
+    #[inline]
+    fn extend(&mut self, n: usize) {
+        if let Some((_, len)) = &mut self.word {
+            *len += n;
+        }
+    }
+
+    #[inline]
+    fn other(&mut self, bytes: &[u8], out: &mut Candidates) {
+        if let Some((start, len)) = self.word.take() {
+            self.end_word(bytes, start, len, out);
             self.gap = 0;
         }
         self.gap += 1;
     }
 
-    fn end_word(&mut self, out: &mut Candidates) {
-        self.in_word = false;
-        let end = self.word_start + self.word_len;
-        if self.word_len == 1 && self.word_alpha {
+    fn end_word(&mut self, bytes: &[u8], start: usize, len: usize, out: &mut Candidates) {
+        let word = bytes.get(start..start + len).unwrap_or(&[]);
+        let end = start + len;
+        if len == 1 && word.iter().all(u8::is_ascii_alphabetic) {
             if self.spelled == 0 {
-                self.spelled_start = self.word_start;
+                self.spelled_start = start;
             }
             self.spelled += 1;
             self.spelled_end = end;
         } else {
             self.flush_spelled(out);
         }
-        let pair = self.word_len == 2 && self.word_hex;
-        let octet = self.word_len == 8 && self.word_binary;
+        let pair = len == 2 && word.iter().all(u8::is_ascii_hexdigit);
+        let octet = len == 8 && word.iter().all(|b| *b == b'0' || *b == b'1');
         if (pair && self.octets == 0) || (octet && self.hex_pairs == 0) {
             if self.hex_pairs + self.octets == 0 {
-                self.bytes_start = self.word_start;
+                self.bytes_start = start;
             }
             if pair {
                 self.hex_pairs += 1;
@@ -280,46 +314,38 @@ impl WordRuns {
     }
 
     fn finish(&mut self, out: &mut Candidates) {
-        if self.in_word {
-            self.end_word(out);
-        }
         self.flush_spelled(out);
         self.flush_bytes(out);
     }
 }
 
-/// `%XX` escapes inside a whitespace-free run.
+/// `%XX` escapes inside a whitespace-free run; fed only `%`, whitespace and quote bytes.
 #[derive(Default)]
 struct PercentRun {
-    start: Option<usize>,
+    /// Start of the current whitespace-free run.
+    start: usize,
     escapes: u32,
 }
 
 impl PercentRun {
-    fn step(&mut self, i: usize, b: u8, class: u8, bytes: &[u8], out: &mut Vec<Range<usize>>) {
-        if class & SPACE != 0 || b == b'"' || b == b'\'' || b == b'<' || b == b'>' {
+    fn step(&mut self, i: usize, b: u8, bytes: &[u8], out: &mut Vec<Range<usize>>) {
+        if b != b'%' {
             self.finish(i, out);
+            self.start = i + 1;
             return;
         }
-        if self.start.is_none() {
-            self.start = Some(i);
-            self.escapes = 0;
-        }
-        if b == b'%' {
-            let h1 = bytes.get(i + 1).is_some_and(|c| c.is_ascii_hexdigit());
-            let h2 = bytes.get(i + 2).is_some_and(|c| c.is_ascii_hexdigit());
-            if h1 && h2 {
-                self.escapes += 1;
-            }
+        let h1 = bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit);
+        let h2 = bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+        if h1 && h2 {
+            self.escapes += 1;
         }
     }
 
     fn finish(&mut self, at: usize, out: &mut Vec<Range<usize>>) {
-        if let Some(start) = self.start.take() {
-            if self.escapes >= 3 {
-                out.push(start..at);
-            }
+        if self.escapes >= 3 {
+            out.push(self.start..at);
         }
+        self.escapes = 0;
     }
 }
 

@@ -5,8 +5,10 @@
 
 use regex_lite::Regex;
 
-use super::finding::{Found, MappedHit, View};
-use super::keywords::{KeywordSetBuilder, Owner};
+const KIND: DetectionType = DetectionType::CodeSafety;
+
+use super::finding::{Found, View};
+use super::keywords::{Hit, KeywordSetBuilder, Owner};
 use super::phrases::{self, Seq};
 use crate::config::ConfigError;
 use crate::detection::{DetectionType, Severity};
@@ -354,6 +356,11 @@ const WORDS: &[(u16, &[&str])] = &[
     ),
 ];
 
+/// Anchors whose rules need the context words (downloaders, untrusted input) around them.
+pub fn wants_context(code: u16) -> bool {
+    matches!(code, PIPE_SHELL | CHMOD_X | EVAL | DESERIALIZE)
+}
+
 pub const SUB_TYPES: &[&str] = &[
     "destructive_command",
     "reverse_shell",
@@ -417,7 +424,7 @@ const SEQS: &[Seq] = &[
     },
 ];
 
-const SINGLES: &[(u16, &str, &str, Severity, f32)] = &[
+const SINGLES: &[phrases::Single] = &[
     (
         DESTRUCTIVE,
         "code.destructive",
@@ -511,29 +518,25 @@ impl CodeSafety {
 
     pub fn register(b: &mut KeywordSetBuilder) {
         for (code, specs) in WORDS {
-            b.add_all(Owner::CodeSafety, *code, specs);
+            if matches!(*code, DOWNLOADER | UNTRUSTED) {
+                b.add_context(Owner::CodeSafety, *code, specs);
+            } else {
+                b.add_all(Owner::CodeSafety, *code, specs);
+            }
         }
     }
 
     pub fn detect(&self, v: &View<'_>, out: &mut Vec<Found>) {
-        let hits: Vec<&MappedHit> = v.hits_of(Owner::CodeSafety).collect();
+        let hits: Vec<&Hit> = v.hits_of(Owner::CodeSafety).collect();
         if hits.is_empty() {
             return;
         }
-        for s in SEQS {
-            if let Some(span) = phrases::find(&hits, s) {
-                out.push(found(s.sub_type, s.severity, s.confidence, s.rule, span));
-            }
-        }
-        for &(code, rule, sub_type, severity, confidence) in SINGLES {
-            if let Some(h) = hits.iter().find(|h| h.code() == code) {
-                out.push(found(sub_type, severity, confidence, rule, h.span()));
-            }
-        }
+        phrases::apply(KIND, &hits, SEQS, SINGLES, out);
         let shells = hits.iter().filter(|h| h.code() == REVERSE_SHELL).count();
         if shells >= 2 {
             if let Some(h) = hits.iter().find(|h| h.code() == REVERSE_SHELL) {
-                out.push(found(
+                out.push(Found::new(
+                    KIND,
                     "reverse_shell",
                     Severity::Critical,
                     0.95,
@@ -544,11 +547,12 @@ impl CodeSafety {
         }
         for h in hits.iter().filter(|h| h.code() == RM) {
             let (window, offset) = v.window(h.span(), 0, 120);
-            let rel = h.orig.0.saturating_sub(offset);
+            let rel = h.start.saturating_sub(offset);
             let from = window.get(rel..).unwrap_or("");
             if let Some(m) = self.rm_target.find(from) {
                 let start = offset + rel;
-                out.push(found(
+                out.push(Found::new(
+                    KIND,
                     "destructive_command",
                     Severity::Critical,
                     0.9,
@@ -559,21 +563,4 @@ impl CodeSafety {
             }
         }
     }
-}
-
-fn found(
-    sub_type: &'static str,
-    severity: Severity,
-    confidence: f32,
-    rule: &'static str,
-    span: std::ops::Range<usize>,
-) -> Found {
-    Found::new(
-        DetectionType::CodeSafety,
-        sub_type,
-        severity,
-        confidence,
-        rule,
-        span,
-    )
 }

@@ -173,7 +173,7 @@ impl TypeSettings {
             DetectionType::Injection => (Action::Block, Severity::Medium),
             DetectionType::Pii => (Action::Redact, Severity::Medium),
             DetectionType::Credentials => (Action::Redact, Severity::Medium),
-            DetectionType::CodeSafety => (Action::Block, Severity::High),
+            DetectionType::CodeSafety => (Action::Block, Severity::Medium),
             DetectionType::Exfiltration => (Action::Block, Severity::Medium),
         }
     }

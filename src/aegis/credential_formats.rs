@@ -19,6 +19,9 @@ pub enum Check {
     Random,
     /// The captured value must not be a placeholder.
     NotPlaceholder,
+    /// The captured value must have the entropy of a generated key (documentation examples with
+    /// `EXAMPLE` in them still count: they are shaped exactly like real keys).
+    Entropy,
 }
 
 /// One provider format.
@@ -35,6 +38,7 @@ pub struct Format {
     pub check: Check,
 }
 
+/// A format whose token starts at its keyword (a prefix such as `ghp_`).
 const fn f(
     sub_type: &'static str,
     keywords: &'static [&'static str],
@@ -42,18 +46,10 @@ const fn f(
     severity: Severity,
     check: Check,
 ) -> Format {
-    Format {
-        sub_type,
-        keywords,
-        regex,
-        before: 0,
-        after: 320,
-        severity,
-        check,
-    }
+    ctx(sub_type, keywords, regex, 0, severity, check)
 }
 
-/// A format whose keyword may sit inside the token or after a context word.
+/// A format whose keyword may sit `before` bytes inside the token, or is a context word.
 const fn ctx(
     sub_type: &'static str,
     keywords: &'static [&'static str],
@@ -67,7 +63,7 @@ const fn ctx(
         keywords,
         regex,
         before,
-        after: 200,
+        after: 320,
         severity,
         check,
     }
@@ -81,7 +77,7 @@ pub static FORMATS: &[Format] = &[
     f(
         "aws_access_key",
         &["akia*", "asia*", "abia*", "acca*", "a3t*"],
-        r"\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})\b",
+        r"\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16})\b",
         High,
         None,
     ),
@@ -97,7 +93,7 @@ pub static FORMATS: &[Format] = &[
         r#"(?i)secret_?\s?(?:access_?\s?)?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
         40,
         Critical,
-        Random,
+        Entropy,
     ),
     ctx(
         "aws_session_token",
@@ -268,7 +264,7 @@ pub static FORMATS: &[Format] = &[
     f(
         "supabase_token",
         &["sbp_*", "sb_secret_*"],
-        r"\b(sbp_[a-f0-9]{40}|sb_secret_[A-Za-z0-9_\-]{30,})",
+        r"\b(sbp_[A-Za-z0-9]{40}|sb_secret_[A-Za-z0-9_\-]{30,})",
         High,
         None,
     ),
@@ -279,10 +275,11 @@ pub static FORMATS: &[Format] = &[
         High,
         None,
     ),
-    f(
+    ctx(
         "terraform_cloud_token",
         &["*.atlasv1.*"],
         r"\b([A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_\-=]{60,70})",
+        16,
         High,
         None,
     ),
@@ -303,7 +300,7 @@ pub static FORMATS: &[Format] = &[
             "dp.scim.*",
             "dp.audit.*",
         ],
-        r"\b(dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44})",
+        r"\b(dp\.(?:pt|st|sa|ct|scim|audit)(?:\.[a-z0-9_\-]{2,35})?\.[A-Za-z0-9]{40,44})",
         High,
         None,
     ),
@@ -451,15 +448,22 @@ pub static FORMATS: &[Format] = &[
     f(
         "buildkite_token",
         &["bkua_*"],
-        r"\b(bkua_[a-f0-9]{40})\b",
+        r"\b(bkua_[A-Za-z0-9]{40})\b",
         High,
         None,
     ),
     f(
         "circleci_token",
         &["ccipat_*"],
-        r"\b(CCIPAT_[A-Za-z0-9]{22}_[a-f0-9]{40})\b",
+        r"\b(CCIPAT_[A-Za-z0-9_]{40,})\b",
         High,
+        None,
+    ),
+    f(
+        "pubnub_key",
+        &["pub-c-*", "sub-c-*", "sec-c-*"],
+        r"\b((?:pub|sub|sec)-c-[0-9a-zA-Z\-]{20,})",
+        Medium,
         None,
     ),
     f(
@@ -654,6 +658,20 @@ pub static FORMATS: &[Format] = &[
         None,
     ),
     f(
+        "pagarme_key",
+        &["ak_live_*", "ak_test_*"],
+        r"\b(ak_(?:live|test)_[A-Za-z0-9]{20,})",
+        High,
+        None,
+    ),
+    f(
+        "sourcegraph_token",
+        &["slk_*", "sgp_*"],
+        r"\b((?:slk|sgp)_[a-f0-9]{40,64})\b",
+        High,
+        None,
+    ),
+    f(
         "live_api_key",
         &["live_*"],
         r"\b(live_[A-Za-z0-9_=\-]{30,48})(?:[^A-Za-z0-9_=\-]|$)",
@@ -696,7 +714,7 @@ pub static FORMATS: &[Format] = &[
     f(
         "slack_webhook",
         &["hooks.slack.com/*"],
-        r"(https?://hooks\.slack\.com/(?:services|workflows|triggers)/T[A-Z0-9]{6,}/[A-Z0-9]{6,}/[A-Za-z0-9]{20,})",
+        r"(https?://hooks\.slack\.com/(?:services|workflows|triggers)/T[A-Za-z0-9]{6,}/[A-Za-z0-9]{6,}/[A-Za-z0-9]{20,})",
         High,
         None,
     ),
@@ -737,7 +755,7 @@ pub static FORMATS: &[Format] = &[
     f(
         "teams_webhook",
         &["webhook.office.com*", "outlook.office.com/webhook*"],
-        r"(https://[A-Za-z0-9\-]+\.webhook\.office\.com/webhookb2/[A-Za-z0-9\-@/]{60,}|https://outlook\.office\.com/webhook/[A-Za-z0-9\-@/]{60,})",
+        r"(https://[A-Za-z0-9\-]+\.webhook\.office\.com/webhookb2/[A-Za-z0-9\-@/]{40,}|https://outlook\.office\.com/webhook/[A-Za-z0-9\-@/]{40,})",
         Medium,
         None,
     ),
@@ -803,9 +821,44 @@ pub static FORMATS: &[Format] = &[
     f(
         "postmark_token",
         &["postmark*"],
-        r#"(?i)postmark[a-z_\-]*(?:token|key)["']?\s*[:=]\s*["']?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"#,
+        r#"(?i)postmark[a-z_\-]*["']?\s*[:=]\s*["']?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"#,
         High,
         None,
+    ),
+    f(
+        "okta_token",
+        &["ssws"],
+        r"(?i)SSWS\s+(00[A-Za-z0-9_\-]{40})",
+        High,
+        None,
+    ),
+    f(
+        "teamwork_token",
+        &["tkn.v1_*"],
+        r"\b(tkn\.v1_[A-Za-z0-9+/=_\-]{40,})",
+        High,
+        None,
+    ),
+    f(
+        "dependency_track_key",
+        &["odt_*"],
+        r"\b(odt_[A-Za-z0-9]{32,})",
+        Medium,
+        None,
+    ),
+    f(
+        "psexec_password",
+        &["psexec*"],
+        r"(?i)psexec[^\n]{0,160}?\s-p\s+([^\s\\]+)",
+        Medium,
+        NotPlaceholder,
+    ),
+    f(
+        "network_credential",
+        &["networkcredential*"],
+        r#"NetworkCredential\(\s*"[^"]*"\s*,\s*"([^"]{4,})""#,
+        Medium,
+        NotPlaceholder,
     ),
     f(
         "linear_key",
@@ -838,14 +891,14 @@ pub static FORMATS: &[Format] = &[
     f(
         "typeform_token",
         &["tfp_*"],
-        r"\b(tfp_[A-Za-z0-9_\-.=]{59})",
+        r"\b(tfp_[A-Za-z0-9_\-.=]{40,64})",
         High,
         None,
     ),
     f(
         "shippo_token",
         &["shippo_*"],
-        r"\b(shippo_(?:live|test)_[a-f0-9]{40})\b",
+        r"\b(shippo_(?:live|test)_[A-Za-z0-9]{40})\b",
         High,
         None,
     ),
@@ -971,7 +1024,7 @@ pub static FORMATS: &[Format] = &[
     f(
         "xai_key",
         &["xai-*"],
-        r"\b(xai-[A-Za-z0-9]{80})\b",
+        r"\b(xai-[A-Za-z0-9_]{70,100})\b",
         High,
         None,
     ),
@@ -1015,7 +1068,7 @@ pub static FORMATS: &[Format] = &[
     f(
         "jwt",
         &["eyj*"],
-        r"\b(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{0,1000})",
+        r"\b(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}(?:\.[A-Za-z0-9_\-]{0,1000})?)",
         High,
         Jwt,
     ),
@@ -1030,8 +1083,13 @@ pub static FORMATS: &[Format] = &[
             "*$5$*",
             "*$apr1$*",
             "*$y$*",
+            "*$krb5*",
+            "*$8$*",
+            "*$9$*",
+            "*$7$*",
+            "*$1$*",
         ],
-        r"(\$(?:2[aby]\$\d\d|6|5|apr1|y|argon2(?:id|i|d))\$[A-Za-z0-9./+=$,:]{20,})",
+        r"(\$(?:2[aby]\$\d\d|6|5|1|7|8|9|apr1|y|argon2(?:id|i|d)|krb5[a-z]+)\$[A-Za-z0-9./+=$,:*]{20,})",
         Medium,
         None,
     ),

@@ -8,8 +8,9 @@ use regex_lite::Regex;
 use super::checksum;
 use super::credential_formats::{Check, FORMATS};
 use super::entropy::{is_placeholder, looks_random, shannon};
-use super::finding::{Found, MappedHit, View};
-use super::keywords::{KeywordSetBuilder, Owner};
+use super::finding::{Found, View};
+use super::generic_secrets;
+use super::keywords::{Hit, KeywordSetBuilder, Owner};
 use crate::config::ConfigError;
 use crate::detection::{DetectionType, Severity};
 
@@ -21,8 +22,6 @@ const BEARER: u16 = 5002;
 const GENERIC_KEYWORDS: &[&str] = &[
     "*key",
     "*keys",
-    "*keyid",
-    "*key_id",
     "*token",
     "*secret",
     "*secrets",
@@ -34,8 +33,11 @@ const GENERIC_KEYWORDS: &[&str] = &[
     "*credential",
     "*credentials",
     "*auth",
-    "*api_key",
     "*apikey",
+    "*private",
+    "*access",
+    "*login",
+    "*pat",
 ];
 
 /// Database and message-broker URL schemes.
@@ -73,10 +75,9 @@ const DB_SCHEMES: &[&str] = &[
     "jdbc:mysql",
 ];
 
-/// Compiled regexes, one per format row plus the generic ones.
+/// Compiled regexes, one per format row plus the bearer one.
 pub struct Credentials {
     formats: Vec<Regex>,
-    assignment: Regex,
     bearer: Regex,
 }
 
@@ -115,9 +116,6 @@ impl Credentials {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Credentials {
             formats,
-            assignment: compile(
-                r#"(?i)([A-Za-z0-9_.\-]{0,48}(?:key|keys|keyid|key_id|token|secret|secrets|passw(?:or)?d|pwd|pass|passphrase|credentials?|auth)[A-Za-z0-9_.\-]{0,24})(["']?\s*(?:=>|:=|[:=]|\s)\s*["'`]?)([^\s"'`,;<>(){}\[\]]{6,300})"#,
-            )?,
             bearer: compile(r"(?i)bearer\s+([A-Za-z0-9_\-.~+/]{16,}=*)")?,
         })
     }
@@ -134,19 +132,19 @@ impl Credentials {
     pub fn detect(&self, v: &View<'_>, out: &mut Vec<Found>) {
         for h in v.hits_of(Owner::Credentials) {
             match h.code() {
-                GENERIC => {
-                    self.assignment(v, h, out);
-                    near_keyword_token(v, h, out);
-                }
+                GENERIC => generic_secrets::after_keyword(v, h, out),
                 URL => url_credentials(v, h, out),
                 BEARER => self.bearer(v, h, out),
                 code => self.format(v, h, usize::from(code), out),
             }
         }
-        json_key_context(v, out);
+        generic_secrets::assigned_tokens(v, out);
+        if let Some(key) = v.parent_key {
+            generic_secrets::value_under_key(v.text, key, out);
+        }
     }
 
-    fn format(&self, v: &View<'_>, h: &MappedHit, i: usize, out: &mut Vec<Found>) {
+    fn format(&self, v: &View<'_>, h: &Hit, i: usize, out: &mut Vec<Found>) {
         let (Some(format), Some(regex)) = (FORMATS.get(i), self.formats.get(i)) else {
             return;
         };
@@ -190,6 +188,11 @@ impl Credentials {
                         continue;
                     }
                 }
+                Check::Entropy => {
+                    if shannon(value.as_bytes()) < 3.5 {
+                        continue;
+                    }
+                }
             }
             out.push(Found {
                 rule: rule.into(),
@@ -205,28 +208,7 @@ impl Credentials {
         }
     }
 
-    /// `name = value` where the name says secret; the value must look like one.
-    fn assignment(&self, v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
-        let (window, offset) = v.window(h.span(), 48, 320);
-        for caps in self.assignment.captures_iter(window) {
-            let (Some(name), Some(sep), Some(value)) = (caps.get(1), caps.get(2), caps.get(3))
-            else {
-                continue;
-            };
-            // Only the assignment whose name holds this keyword.
-            let name_span = offset + name.start()..offset + name.end();
-            if h.orig.1 < name_span.start || h.orig.1 > name_span.end {
-                continue;
-            }
-            let spaced = sep.as_str().trim().is_empty();
-            if let Some(found) = judge(name.as_str(), value.as_str(), spaced) {
-                let span = offset + value.start()..offset + value.end();
-                out.push(found.at(span));
-            }
-        }
-    }
-
-    fn bearer(&self, v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
+    fn bearer(&self, v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
         let (window, offset) = v.window(h.span(), 0, 600);
         if let Some(m) = self.bearer.captures(window).and_then(|c| c.get(1)) {
             if !is_placeholder(m.as_str()) && shannon(m.as_str().as_bytes()) >= 3.0 {
@@ -246,184 +228,11 @@ impl Credentials {
     }
 }
 
-/// Judgement on a secret-named value. `spaced`: name and value were separated by whitespace only.
-struct Judged {
-    sub_type: &'static str,
-    severity: Severity,
-    confidence: f32,
-    rule: &'static str,
-}
-
-impl Judged {
-    fn at(self, span: std::ops::Range<usize>) -> Found {
-        Found::new(
-            DetectionType::Credentials,
-            self.sub_type,
-            self.severity,
-            self.confidence,
-            self.rule,
-            span,
-        )
-        .generic()
-    }
-}
-
-fn is_password_name(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n.contains("pass") || n.contains("pwd") || n.ends_with("secret")
-}
-
-fn judge(name: &str, value: &str, spaced: bool) -> Option<Judged> {
-    let value = value.trim_end_matches(['.', ')']);
-    if is_placeholder(value) || value.eq_ignore_ascii_case(name) {
-        return None;
-    }
-    if looks_random(value) {
-        let strong = value.len() >= 24 && shannon(value.as_bytes()) >= 4.0;
-        return Some(Judged {
-            sub_type: "generic_secret",
-            severity: if strong {
-                Severity::High
-            } else {
-                Severity::Medium
-            },
-            confidence: if spaced { 0.5 } else { 0.7 },
-            rule: "cred.generic_assignment",
-        });
-    }
-    // Passwords are chosen, not generated: accept any non-placeholder that is not a plain word.
-    let plain_word = value.bytes().all(|b| b.is_ascii_lowercase())
-        || value.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
-    let typed = value.len() >= 6 && !plain_word && !value.contains("://");
-    if !spaced && is_password_name(name) && typed {
-        return Some(Judged {
-            sub_type: "password",
-            severity: Severity::Medium,
-            confidence: 0.6,
-            rule: "cred.password_assignment",
-        });
-    }
-    None
-}
-
-/// A random-looking token shortly after a secret word ("the key is: …", "SECRET abc123…").
-fn near_keyword_token(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
-    for t in &v.candidates.tokens {
-        if t.start < h.orig.1 || t.start > h.orig.1 + 64 {
-            continue;
-        }
-        let value = v.text.get(t.clone()).unwrap_or("");
-        if looks_random(value) {
-            out.push(
-                Found::new(
-                    DetectionType::Credentials,
-                    "generic_secret",
-                    Severity::Medium,
-                    0.5,
-                    "cred.near_keyword",
-                    t.clone(),
-                )
-                .generic(),
-            );
-        }
-    }
-}
-
-/// Secret-looking JSON keys (`"api_key": "…"`); names that merely contain "key" or "token" as a
-/// counter or identifier do not count.
-fn is_secret_key_name(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    const NOT: &[&str] = &[
-        "public",
-        "primary",
-        "foreign",
-        "sort",
-        "partition",
-        "cache",
-        "idempot",
-        "dedup",
-        "lookup",
-        "keyword",
-        "monkey",
-        "keyboard",
-        "max_token",
-        "token_count",
-        "tokens_used",
-        "token_type",
-        "tokenizer",
-        "page_token",
-        "next_token",
-        "keys",
-        "author",
-        "key_id",
-        "keyid",
-        "hash_key",
-        "row_key",
-        "api_key_name",
-        "key_name",
-        "num_tokens",
-        "total_tokens",
-        "completion_tokens",
-        "prompt_tokens",
-        "input_tokens",
-        "output_tokens",
-    ];
-    if NOT.iter().any(|n| k.contains(n)) {
-        return false;
-    }
-    const STRONG: &[&str] = &[
-        "password",
-        "passwd",
-        "pwd",
-        "secret",
-        "passphrase",
-        "credential",
-        "private_key",
-        "privatekey",
-        "apikey",
-        "api_key",
-        "api-key",
-        "access_key",
-        "accesskey",
-        "auth_token",
-        "access_token",
-        "refresh_token",
-        "bearer",
-        "signing_key",
-        "session_token",
-        "x-api-key",
-    ];
-    STRONG.iter().any(|s| k.contains(s))
-        || k.ends_with("token")
-        || k.ends_with("_key")
-        || k.ends_with("-key")
-        || k == "key"
-}
-
-fn json_key_context(v: &View<'_>, out: &mut Vec<Found>) {
-    let Some(key) = v.parent_key else {
-        return;
-    };
-    let value = v.text.trim();
-    if value.is_empty() || value.len() > 4096 || value.contains(char::is_whitespace) {
-        return;
-    }
-    if !is_secret_key_name(key) {
-        return;
-    }
-    if let Some(judged) = judge(key, value, false) {
-        let start = v.text.len() - v.text.trim_start().len();
-        let mut found = judged.at(start..start + value.len());
-        found.rule = "cred.json_key".into();
-        out.push(found);
-    }
-}
-
 /// `scheme://user:password@host`: the password is the secret.
-fn url_credentials(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
+fn url_credentials(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
     let text = v.text;
-    let sep = h.orig.0;
-    let Some(rest) = text.get(h.orig.1..) else {
+    let sep = h.start;
+    let Some(rest) = text.get(h.end..) else {
         return;
     };
     let authority_len = rest
@@ -441,7 +250,14 @@ fn url_credentials(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
         return;
     };
     let password = userinfo.get(colon + 1..).unwrap_or("");
-    if password.is_empty() || is_placeholder(password) || password.eq_ignore_ascii_case("pass") {
+    let generic = [
+        "password", "pass", "secret", "pwd", "passwd", "xxx", "changeme",
+    ]
+    .iter()
+    .any(|w| password.eq_ignore_ascii_case(w));
+    let template =
+        password.starts_with(['$', '<', '{', '[', '%', '*']) || password.contains("****");
+    if password.is_empty() || generic || template {
         return;
     }
     let before = text.get(..sep).unwrap_or("");
@@ -459,7 +275,7 @@ fn url_credentials(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
     } else {
         "url_credentials"
     };
-    let start = h.orig.1 + colon + 1;
+    let start = h.end + colon + 1;
     out.push(Found::new(
         DetectionType::Credentials,
         sub_type,
@@ -511,25 +327,6 @@ mod tests {
         assert_eq!(c.formats.len(), FORMATS.len());
         assert!(FORMATS.iter().all(|f| !f.keywords.is_empty()));
         assert!(sub_types().len() >= 100, "{}", sub_types().len());
-    }
-
-    #[test]
-    fn secret_key_names() {
-        assert!(is_secret_key_name("api_key"));
-        assert!(is_secret_key_name("GITHUB_TOKEN"));
-        assert!(is_secret_key_name("db_password"));
-        assert!(!is_secret_key_name("max_tokens"));
-        assert!(!is_secret_key_name("idempotency_key"));
-        assert!(!is_secret_key_name("author"));
-    }
-
-    #[test]
-    fn judging_values() {
-        assert!(judge("password", "hunter2!x", false).is_some());
-        assert!(judge("password", "string", false).is_none());
-        assert!(judge("password", "${DB_PASSWORD}", false).is_none());
-        assert!(judge("api_key", "q8Zr2LmT0xV9bN4pK7sW", false).is_some());
-        assert!(judge("api_key", "YOUR_API_KEY", false).is_none());
     }
 
     #[test]

@@ -74,8 +74,6 @@ pub fn is_placeholder(value: &str) -> bool {
         "env[",
         "env.",
         "password",
-        "passw0rd",
-        "secret",
         "mytoken",
         "my_token",
         "my-token",
@@ -85,8 +83,6 @@ pub fn is_placeholder(value: &str) -> bool {
         "notset",
         "enter_",
         "fake",
-        "foo",
-        "bar",
     ];
     if v.len() < 4 || v.starts_with('$') || v.starts_with('%') || v.starts_with('@') {
         return true;

@@ -6,8 +6,10 @@
 
 use std::ops::Range;
 
-use super::finding::{Found, MappedHit, View};
-use super::keywords::{KeywordSetBuilder, Owner};
+const KIND: DetectionType = DetectionType::Exfiltration;
+
+use super::finding::{Found, View};
+use super::keywords::{Hit, KeywordSetBuilder, Owner};
 use super::phrases::{self, Seq};
 use crate::detection::{DetectionType, Severity};
 
@@ -83,6 +85,17 @@ const WORDS: &[(u16, &[&str])] = &[
             "*requestrepo.com*",
             "*webhook.cool*",
             "*rbaskets.in*",
+            "*temp-mail.org*",
+            "*mailinator.com*",
+            "*guerrillamail*",
+            "*10minutemail*",
+            "*yopmail*",
+            "*sharklasers.com*",
+            "*trashmail*",
+            "*tempmail*",
+            "*throwawaymail*",
+            "*maildrop.cc*",
+            "*dispostable.com*",
         ],
     ),
     (
@@ -94,9 +107,6 @@ const WORDS: &[(u16, &[&str])] = &[
             "upload*",
             "forward*",
             "transmit*",
-            "email",
-            "e-mail",
-            "mail",
             "exfiltrat*",
             "leak",
             "submit",
@@ -124,16 +134,9 @@ const WORDS: &[(u16, &[&str])] = &[
         &[
             "system prompt",
             "system message",
-            "your instructions",
             "initial instructions",
-            "the conversation",
-            "this conversation",
-            "our conversation",
-            "entire conversation",
+            "conversation",
             "entire_conversation",
-            "full conversation",
-            "conversation history",
-            "conversation context",
             "chat history",
             "chat transcript",
             "transcript",
@@ -164,7 +167,6 @@ const WORDS: &[(u16, &[&str])] = &[
             "personal data",
             "customer data",
             "private data",
-            "all data",
             "$database_url",
             "database_url",
             "$api_secret",
@@ -286,12 +288,13 @@ const WORDS: &[(u16, &[&str])] = &[
             "nslookup",
             "dig",
             "host -t",
-            "resolve",
             "dns query",
             "dns lookup",
             "dns request",
             "dns records",
             "dns resolution",
+            "resolve these",
+            "resolve the following",
         ],
     ),
     (SUBST, &["*$(*", "*${*"]),
@@ -336,6 +339,11 @@ const WORDS: &[(u16, &[&str])] = &[
         ],
     ),
 ];
+
+/// Anchors whose rules need the context words (send verbs, destinations) around them.
+pub fn wants_context(code: u16) -> bool {
+    code == SENSITIVE
+}
 
 pub const SUB_TYPES: &[&str] = &[
     "markdown_image_exfil",
@@ -403,20 +411,20 @@ const SENSITIVE_INTERNAL: &[&str] = &[
 
 pub fn register(b: &mut KeywordSetBuilder) {
     for (code, specs) in WORDS {
-        b.add_all(Owner::Exfiltration, *code, specs);
+        if matches!(*code, SEND | DEST | COVERT) {
+            b.add_context(Owner::Exfiltration, *code, specs);
+        } else {
+            b.add_all(Owner::Exfiltration, *code, specs);
+        }
     }
 }
 
 pub fn detect(v: &View<'_>, out: &mut Vec<Found>) {
-    let hits: Vec<&MappedHit> = v.hits_of(Owner::Exfiltration).collect();
+    let hits: Vec<&Hit> = v.hits_of(Owner::Exfiltration).collect();
     if hits.is_empty() {
         return;
     }
-    for s in SEQS {
-        if let Some(span) = phrases::find(&hits, s) {
-            out.push(found(s.sub_type, s.severity, s.confidence, s.rule, span));
-        }
-    }
+    phrases::apply(KIND, &hits, SEQS, &[], out);
     let mut traversals = 0;
     for h in &hits {
         match h.code() {
@@ -425,7 +433,8 @@ pub fn detect(v: &View<'_>, out: &mut Vec<Found>) {
             URL => url_with_data(v, h, out),
             ENDPOINT => out.push(endpoint(v, h)),
             METADATA => out.push(
-                found(
+                Found::new(
+                    KIND,
                     "cloud_metadata",
                     Severity::High,
                     0.9,
@@ -434,7 +443,8 @@ pub fn detect(v: &View<'_>, out: &mut Vec<Found>) {
                 )
                 .with_domain(h.span()),
             ),
-            SSRF_TRICK => out.push(found(
+            SSRF_TRICK => out.push(Found::new(
+                KIND,
                 "ssrf",
                 Severity::Medium,
                 0.7,
@@ -445,7 +455,8 @@ pub fn detect(v: &View<'_>, out: &mut Vec<Found>) {
             DNS => dns_names(v, h, out),
             SUBST => substituted_host(v, h, out),
             TRAVERSAL => traversals += 1,
-            SENSITIVE_FILE => out.push(found(
+            SENSITIVE_FILE => out.push(Found::new(
+                KIND,
                 "sensitive_file",
                 Severity::Low,
                 0.4,
@@ -457,7 +468,8 @@ pub fn detect(v: &View<'_>, out: &mut Vec<Found>) {
     }
     if traversals >= 2 {
         if let Some(h) = hits.iter().find(|h| h.code() == TRAVERSAL) {
-            out.push(found(
+            out.push(Found::new(
+                KIND,
                 "path_traversal",
                 Severity::Medium,
                 0.65,
@@ -466,23 +478,6 @@ pub fn detect(v: &View<'_>, out: &mut Vec<Found>) {
             ));
         }
     }
-}
-
-fn found(
-    sub_type: &'static str,
-    severity: Severity,
-    confidence: f32,
-    rule: &'static str,
-    span: Range<usize>,
-) -> Found {
-    Found::new(
-        DetectionType::Exfiltration,
-        sub_type,
-        severity,
-        confidence,
-        rule,
-        span,
-    )
 }
 
 /// The URL starting at `at` in `text`: up to whitespace, a quote, `)` or `>`.
@@ -541,12 +536,12 @@ fn carries_data(url: &str) -> bool {
     placeholder || shouting || long_value || (sensitive_name && !query.is_empty())
 }
 
-fn markdown_image(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
-    let rest = v.text.get(h.orig.0..).unwrap_or("");
+fn markdown_image(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
+    let rest = v.text.get(h.start..).unwrap_or("");
     let Some(close) = rest.get(..rest.len().min(300)).and_then(|r| r.find("](")) else {
         return;
     };
-    let mut url_start = h.orig.0 + close + 2;
+    let mut url_start = h.start + close + 2;
     url_start += v
         .text
         .get(url_start..)
@@ -564,12 +559,13 @@ fn markdown_image(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
     } else {
         return;
     };
-    let mut f = found(
+    let mut f = Found::new(
+        KIND,
         "markdown_image_exfil",
         severity,
         0.8,
         "exfil.markdown_image",
-        h.orig.0..url.end,
+        h.start..url.end,
     );
     if let Some(host) = host_of(text, url.start) {
         f = f.with_domain(host);
@@ -577,13 +573,13 @@ fn markdown_image(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
     out.push(f);
 }
 
-fn img_tag(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
-    let rest = v.text.get(h.orig.0..).unwrap_or("");
+fn img_tag(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
+    let rest = v.text.get(h.start..).unwrap_or("");
     let scope = rest.get(..rest.len().min(300)).unwrap_or(rest);
     let Some(src) = scope.find("src=") else {
         return;
     };
-    let mut url_start = h.orig.0 + src + 4;
+    let mut url_start = h.start + src + 4;
     if let Some(q) = v.text.get(url_start..).and_then(|r| r.chars().next()) {
         if q == '"' || q == '\'' {
             url_start += 1;
@@ -592,12 +588,13 @@ fn img_tag(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
     let url = url_at(v.text, url_start);
     let text = v.text.get(url.clone()).unwrap_or("");
     if text.starts_with("http") && carries_data(text) {
-        let mut f = found(
+        let mut f = Found::new(
+            KIND,
             "markdown_image_exfil",
             Severity::Medium,
             0.7,
             "exfil.img_tag",
-            h.orig.0..url.end,
+            h.start..url.end,
         );
         if let Some(host) = host_of(text, url.start) {
             f = f.with_domain(host);
@@ -607,14 +604,14 @@ fn img_tag(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
 }
 
 /// Any URL whose query holds template placeholders for data (`?data={{history}}`).
-fn url_with_data(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
-    let before = v.text.get(..h.orig.0).unwrap_or("");
+fn url_with_data(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
+    let before = v.text.get(..h.start).unwrap_or("");
     let scheme_len = before
         .bytes()
         .rev()
         .take_while(u8::is_ascii_alphabetic)
         .count();
-    let start = h.orig.0 - scheme_len;
+    let start = h.start - scheme_len;
     let url = url_at(v.text, start);
     let text = v.text.get(url.clone()).unwrap_or("");
     let query = text.split_once('?').map_or("", |(_, q)| q);
@@ -631,7 +628,8 @@ fn url_with_data(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
             && value.contains('_')
     });
     if templated || shouting {
-        let mut f = found(
+        let mut f = Found::new(
+            KIND,
             "data_in_url",
             Severity::High,
             0.75,
@@ -645,21 +643,22 @@ fn url_with_data(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
     }
 }
 
-fn endpoint(v: &View<'_>, h: &MappedHit) -> Found {
+fn endpoint(v: &View<'_>, h: &Hit) -> Found {
     // Widen to the whole host name for the allow-list.
-    let before = v.text.get(..h.orig.0).unwrap_or("");
+    let before = v.text.get(..h.start).unwrap_or("");
     let back = before
         .bytes()
         .rev()
         .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
         .count();
-    let after = v.text.get(h.orig.1..).unwrap_or("");
+    let after = v.text.get(h.end..).unwrap_or("");
     let fwd = after
         .bytes()
         .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
         .count();
-    let host = h.orig.0 - back..h.orig.1 + fwd;
-    found(
+    let host = h.start - back..h.end + fwd;
+    Found::new(
+        KIND,
         "exfil_endpoint",
         Severity::Medium,
         0.7,
@@ -669,8 +668,8 @@ fn endpoint(v: &View<'_>, h: &MappedHit) -> Found {
     .with_domain(host)
 }
 
-fn private_address(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
-    let url = url_at(v.text, h.orig.0);
+fn private_address(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
+    let url = url_at(v.text, h.start);
     let text = v.text.get(url.clone()).unwrap_or("").to_ascii_lowercase();
     if text.starts_with("://172.") {
         let second: u32 = text
@@ -688,7 +687,8 @@ fn private_address(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
     } else {
         (Severity::Low, 0.4)
     };
-    out.push(found(
+    out.push(Found::new(
+        KIND,
         "private_address",
         severity,
         confidence,
@@ -699,7 +699,7 @@ fn private_address(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
 
 /// Host names near a DNS verb that carry data: command substitution, long encoded labels, or
 /// labels named like chunks of a payload.
-fn dns_names(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
+fn dns_names(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
     let (window, offset) = v.window(h.span(), 0, 240);
     for word in window.split(|c: char| c.is_whitespace() || c == ',') {
         let labels: Vec<&str> = word
@@ -721,7 +721,8 @@ fn dns_names(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
         if data_label {
             let rel = word.as_ptr() as usize - window.as_ptr() as usize;
             let start = offset + rel;
-            out.push(found(
+            out.push(Found::new(
+                KIND,
                 "dns_exfil",
                 Severity::High,
                 0.75,
@@ -734,8 +735,8 @@ fn dns_names(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
 }
 
 /// `$(…).host.tld` or `${…}.host.tld`: a command or template expanded into a host name.
-fn substituted_host(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
-    let rest = v.text.get(h.orig.0..).unwrap_or("");
+fn substituted_host(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
+    let rest = v.text.get(h.start..).unwrap_or("");
     let bytes = rest.as_bytes();
     let (open, close) = match bytes.get(1) {
         Some(b'(') => (b'(', b')'),
@@ -773,12 +774,13 @@ fn substituted_host(v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
         .is_some_and(|t| t.len() >= 2 && t.bytes().all(|b| b.is_ascii_alphabetic()));
     if labels.len() >= 2 && tld_ok {
         let host_len = labels.iter().map(|l| l.len() + 1).sum::<usize>();
-        out.push(found(
+        out.push(Found::new(
+            KIND,
             "dns_exfil",
             Severity::High,
             0.85,
             "exfil.substituted_host",
-            h.orig.0..h.orig.0 + end + host_len,
+            h.start..h.start + end + host_len,
         ));
     }
 }

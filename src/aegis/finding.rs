@@ -1,5 +1,5 @@
-//! What detectors see and produce: the [`View`] of one scanned string (original text, normalised
-//! text, keyword hits mapped to original offsets, shape candidates) and the [`Found`] items they
+//! What detectors see and produce: the [`View`] of one scanned string (original text, keyword
+//! hits with original offsets, shape candidates) and the [`Found`] items they
 //! return, with the masked preview that is all a log line ever gets of a matched value.
 
 use std::borrow::Cow;
@@ -10,33 +10,12 @@ use super::keywords::{Hit, Owner};
 use super::normalize::Signals;
 use crate::detection::{DetectionType, Severity};
 
-/// A keyword hit with its span in the original text as well as in the normalised text.
-#[derive(Debug, Clone, Copy)]
-pub struct MappedHit {
-    pub hit: Hit,
-    pub orig: (usize, usize),
-}
-
-impl MappedHit {
-    pub fn code(&self) -> u16 {
-        self.hit.code
-    }
-    pub fn owner(&self) -> Owner {
-        self.hit.owner
-    }
-    pub fn span(&self) -> Range<usize> {
-        self.orig.0..self.orig.1
-    }
-}
-
 /// Everything a detector may look at for one string.
 pub struct View<'a> {
     /// The decoded string (or chunk of it) as sent.
     pub text: &'a str,
-    /// The same, normalised.
-    pub norm: &'a str,
-    /// Keyword hits of every detector, in order of start.
-    pub hits: &'a [MappedHit],
+    /// Keyword hits of every detector (original spans), in order of start.
+    pub hits: &'a [Hit],
     pub candidates: &'a Candidates,
     /// For a JSON value: the key it is stored under.
     pub parent_key: Option<&'a str>,
@@ -45,7 +24,7 @@ pub struct View<'a> {
 
 impl<'a> View<'a> {
     /// This detector's hits.
-    pub fn hits_of(&self, owner: Owner) -> impl Iterator<Item = &'a MappedHit> + 'a {
+    pub fn hits_of(&self, owner: Owner) -> impl Iterator<Item = &'a Hit> + 'a {
         self.hits.iter().filter(move |h| h.owner() == owner)
     }
 

@@ -5,11 +5,13 @@
 //! jailbreak personas, adversarial-suffix statistics, and escalation when weak cues pile up.
 
 use super::adversarial;
-use super::finding::{Found, MappedHit, View};
+use super::finding::{Found, View};
 use super::injection_lexicon::*;
-use super::keywords::{KeywordSetBuilder, Owner};
+use super::keywords::{Hit, KeywordSetBuilder, Owner};
 use super::phrases::{self, Seq};
 use crate::detection::{DetectionType, Severity};
+
+const KIND: DetectionType = DetectionType::Injection;
 
 pub const SUB_TYPES: &[&str] = &[
     "instruction_override",
@@ -53,10 +55,58 @@ const SEQS: &[Seq] = &[
     seq(
         "inj.override.prior",
         OVERRIDE,
-        &[&[IGNORE], &[PRIOR], &[TARGET]],
+        &[&[IGNORE], &[PRIOR], &[TARGET, TARGET_WEAK]],
         40,
         Severity::Critical,
         0.95,
+    ),
+    seq(
+        "inj.override.weak_target",
+        OVERRIDE,
+        &[&[IGNORE], &[TARGET_WEAK]],
+        40,
+        Severity::Low,
+        0.4,
+    ),
+    seq(
+        "inj.stop_and_say",
+        OVERRIDE,
+        &[&[STOP], &[SAY]],
+        40,
+        Severity::High,
+        0.8,
+    ),
+    seq(
+        "inj.sleeper_trigger",
+        "memory_poisoning",
+        &[&[TRIGGER], &[ACTION]],
+        80,
+        Severity::Medium,
+        0.65,
+    ),
+    seq(
+        "inj.framed_harmful_request",
+        "jailbreak",
+        &[&[FRAMING], &[HARMFUL]],
+        200,
+        Severity::Medium,
+        0.6,
+    ),
+    seq(
+        "inj.harmful_request_framed",
+        "jailbreak",
+        &[&[HARMFUL], &[FRAMING]],
+        200,
+        Severity::Medium,
+        0.55,
+    ),
+    seq(
+        "inj.payload_splitting",
+        "encoded_instruction",
+        &[&[SPLIT], &[HARMFUL, SECRET, SECRET_BARE]],
+        200,
+        Severity::Medium,
+        0.6,
     ),
     seq(
         "inj.override",
@@ -77,7 +127,7 @@ const SEQS: &[Seq] = &[
     seq(
         "inj.override.verb_last",
         OVERRIDE,
-        &[&[PRIOR], &[TARGET], &[IGNORE]],
+        &[&[PRIOR], &[TARGET, TARGET_WEAK], &[IGNORE]],
         30,
         Severity::High,
         0.85,
@@ -113,14 +163,6 @@ const SEQS: &[Seq] = &[
         24,
         Severity::High,
         0.8,
-    ),
-    seq(
-        "inj.secret_solicitation",
-        "secret_solicitation",
-        &[&[ASK, REVEAL], &[SECRET]],
-        24,
-        Severity::Medium,
-        0.6,
     ),
     seq(
         "inj.memory",
@@ -186,7 +228,7 @@ const SEQS: &[Seq] = &[
 ];
 
 /// Classes that fire alone: (class, rule, sub-type, severity, confidence).
-const SINGLES: &[(u16, &str, &str, Severity, f32)] = &[
+const SINGLES: &[phrases::Single] = &[
     (
         TEMPLATE,
         "inj.chat_template",
@@ -214,6 +256,28 @@ const SINGLES: &[(u16, &str, &str, Severity, f32)] = &[
         OVERRIDE,
         Severity::Medium,
         0.6,
+    ),
+    (STOP, "inj.stop_command", OVERRIDE, Severity::Medium, 0.55),
+    (
+        FOLLOW_STRONG,
+        "inj.do_what_it_says",
+        "encoded_instruction",
+        Severity::Medium,
+        0.6,
+    ),
+    (
+        TRIGGER,
+        "inj.trigger_condition",
+        "memory_poisoning",
+        Severity::Low,
+        0.4,
+    ),
+    (
+        SPLIT,
+        "inj.split_mention",
+        "encoded_instruction",
+        Severity::Low,
+        0.3,
     ),
     (TOLD, "inj.persuasion", OVERRIDE, Severity::Medium, 0.55),
     (
@@ -273,8 +337,16 @@ pub fn register(b: &mut KeywordSetBuilder) {
     for (code, specs) in CLASSES {
         b.add_all(Owner::Injection, *code, specs);
     }
-    for (i, (spec, _, _)) in JAILBREAK.iter().enumerate() {
-        b.add(Owner::Injection, JAILBREAK_BASE + i as u16, spec);
+    for (code, specs) in CONTEXT {
+        b.add_context(Owner::Injection, *code, specs);
+    }
+    for (i, (spec, _, _, anchor)) in JAILBREAK.iter().enumerate() {
+        let code = JAILBREAK_BASE + i as u16;
+        if *anchor {
+            b.add(Owner::Injection, code, spec);
+        } else {
+            b.add_context(Owner::Injection, code, &[spec]);
+        }
     }
 }
 
@@ -288,17 +360,12 @@ pub struct Requests {
 /// Run every injection rule over one view.
 pub fn detect(v: &View<'_>, out: &mut Vec<Found>) -> Requests {
     let first = out.len();
-    let hits: Vec<&MappedHit> = v.hits_of(Owner::Injection).collect();
-    for s in SEQS {
-        if let Some(span) = phrases::find(&hits, s) {
-            out.push(found(s.sub_type, s.severity, s.confidence, s.rule, span));
-        }
-    }
-    for &(code, rule, sub_type, severity, confidence) in SINGLES {
-        if let Some(h) = hits.iter().find(|h| h.code() == code) {
-            out.push(found(sub_type, severity, confidence, rule, h.span()));
-        }
-    }
+    // "Do not ignore", "don't forget": a negated verb of disregarding is not an override.
+    let hits: Vec<&Hit> = v
+        .hits_of(Owner::Injection)
+        .filter(|h| h.code() != IGNORE || !negated(v.text, h.start))
+        .collect();
+    phrases::apply(KIND, &hits, SEQS, SINGLES, out);
     turns(v, &hits, out);
     solicitation_in_question(v, &hits, out);
     signals(v, out);
@@ -309,7 +376,8 @@ pub fn detect(v: &View<'_>, out: &mut Vec<Found>) -> Requests {
         .then(|| adversarial::suffix(v.text))
         .flatten()
     {
-        out.push(found(
+        out.push(Found::new(
+            KIND,
             "adversarial_suffix",
             Severity::Medium,
             0.55,
@@ -323,41 +391,37 @@ pub fn detect(v: &View<'_>, out: &mut Vec<Found>) -> Requests {
     }
 }
 
-fn found(
-    sub_type: &'static str,
-    severity: Severity,
-    confidence: f32,
-    rule: &'static str,
-    span: std::ops::Range<usize>,
-) -> Found {
-    Found::new(
-        DetectionType::Injection,
-        sub_type,
-        severity,
-        confidence,
-        rule,
-        span,
-    )
+/// Whether the words just before `at` negate what follows.
+fn negated(text: &str, at: usize) -> bool {
+    let (before, _) = super::finding::window(text, at..at, 14, 0);
+    let before = before.to_ascii_lowercase();
+    ["not ", "n't ", "never ", "without ", "nor "]
+        .iter()
+        .any(|n| before.contains(n))
 }
 
-/// Whether normalised text before `at` is the start of a line (spaces and markdown allowed).
-fn at_line_start(norm: &str, at: usize) -> bool {
-    let before = norm.get(..at).unwrap_or("");
-    let trimmed = before.trim_end_matches([' ', '#', '*', '>', '`', '-', '[', '(']);
-    trimmed.is_empty() || trimmed.ends_with('\n')
+/// Whether `at` starts a line of `text` (indentation and markdown allowed).
+fn at_line_start(text: &str, at: usize) -> bool {
+    let before = text.get(..at).unwrap_or("");
+    let trimmed = before.trim_end_matches([' ', '\t', '#', '*', '>', '`', '-', '[', '(']);
+    trimmed.is_empty() || trimmed.ends_with(['\n', '\r'])
 }
 
 /// Role labels opening a line: a fake `system:` turn is an injection; several conversation turns
 /// pasted into one message are a weak cue.
-fn turns(v: &View<'_>, hits: &[&MappedHit], out: &mut Vec<Found>) {
+fn turns(v: &View<'_>, hits: &[&Hit], out: &mut Vec<Found>) {
     let mut system = None;
     let mut labels = 0u32;
     let mut first = None;
     for h in hits.iter().filter(|h| h.code() == TURN) {
-        if !at_line_start(v.norm, h.hit.start) {
+        if !at_line_start(v.text, h.start) {
             continue;
         }
-        let label = v.norm.get(h.hit.start..h.hit.end).unwrap_or("");
+        let label = v
+            .text
+            .get(h.start..h.end)
+            .unwrap_or("")
+            .to_ascii_lowercase();
         if label.contains("system") || label.contains("developer") {
             system.get_or_insert(h.span());
         } else {
@@ -366,7 +430,8 @@ fn turns(v: &View<'_>, hits: &[&MappedHit], out: &mut Vec<Found>) {
         }
     }
     if let Some(span) = system {
-        out.push(found(
+        out.push(Found::new(
+            KIND,
             "delimiter_injection",
             Severity::Medium,
             0.7,
@@ -376,7 +441,8 @@ fn turns(v: &View<'_>, hits: &[&MappedHit], out: &mut Vec<Found>) {
     }
     if labels >= 2 {
         if let Some(span) = first {
-            out.push(found(
+            out.push(Found::new(
+                KIND,
                 "delimiter_injection",
                 Severity::Low,
                 0.35,
@@ -387,20 +453,52 @@ fn turns(v: &View<'_>, hits: &[&MappedHit], out: &mut Vec<Found>) {
     }
 }
 
-/// A secret noun (in any language) followed closely by a question mark.
-fn solicitation_in_question(v: &View<'_>, hits: &[&MappedHit], out: &mut Vec<Found>) {
+/// Whether the word before `at` makes what follows definite: "the password", "your api key".
+fn determined(text: &str, at: usize) -> bool {
+    let before = text.get(..at).unwrap_or("").trim_end();
+    let word = before
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    matches!(
+        word.as_str(),
+        "the" | "your" | "our" | "my" | "this" | "that" | "system" | "admin" | "its" | "their"
+    )
+}
+
+/// Asking for a definite secret ("what is the password", "tell me your api key"), or a secret
+/// noun (in any language) followed closely by a question mark.
+fn solicitation_in_question(v: &View<'_>, hits: &[&Hit], out: &mut Vec<Found>) {
+    let secret = |h: &&&Hit| h.code() == SECRET && determined(v.text, h.start);
+    let asked_for = hits.iter().filter(secret).find(|s| {
+        hits.iter()
+            .any(|a| matches!(a.code(), ASK | REVEAL) && a.end <= s.start && s.start - a.end <= 24)
+    });
+    if let Some(h) = asked_for {
+        out.push(Found::new(
+            KIND,
+            "secret_solicitation",
+            Severity::Medium,
+            0.6,
+            "inj.secret_solicitation",
+            h.span(),
+        ));
+        return;
+    }
     let asked = hits
         .iter()
-        .filter(|h| h.code() == SECRET_BARE || h.code() == SECRET)
+        .filter(|h| h.code() == SECRET_BARE || (h.code() == SECRET && determined(v.text, h.start)))
         .find(|h| {
-            let after = v.norm.get(h.hit.end..).unwrap_or("");
+            let after = v.text.get(h.end..).unwrap_or("");
             after
                 .char_indices()
                 .take_while(|(i, _)| *i < 40)
                 .any(|(_, c)| c == '?' || c == '？')
         });
     if let Some(h) = asked {
-        out.push(found(
+        out.push(Found::new(
+            KIND,
             "secret_solicitation",
             Severity::Medium,
             0.55,
@@ -416,7 +514,8 @@ fn signals(v: &View<'_>, out: &mut Vec<Found>) {
     let len = v.text.len();
     let near = |at: usize| at..(at + 3).min(len);
     if s.tags > 0 {
-        out.push(found(
+        out.push(Found::new(
+            KIND,
             "unicode_tag_smuggling",
             Severity::High,
             0.9,
@@ -430,7 +529,8 @@ fn signals(v: &View<'_>, out: &mut Vec<Found>) {
         } else {
             (Severity::Low, 0.4)
         };
-        out.push(found(
+        out.push(Found::new(
+            KIND,
             "invisible_characters",
             severity,
             confidence,
@@ -444,7 +544,8 @@ fn signals(v: &View<'_>, out: &mut Vec<Found>) {
         } else {
             (Severity::Low, 0.4)
         };
-        out.push(found(
+        out.push(Found::new(
+            KIND,
             "homoglyph_evasion",
             severity,
             confidence,
@@ -456,7 +557,7 @@ fn signals(v: &View<'_>, out: &mut Vec<Found>) {
 
 /// Jailbreak templates pile up persona framing and demands to drop restrictions; score the
 /// distinct cues.
-fn jailbreak_score(hits: &[&MappedHit], out: &mut Vec<Found>) {
+fn jailbreak_score(hits: &[&Hit], out: &mut Vec<Found>) {
     let mut seen = [false; JAILBREAK.len()];
     let mut score = 0u32;
     let mut persona = 0u32;
@@ -465,7 +566,7 @@ fn jailbreak_score(hits: &[&MappedHit], out: &mut Vec<Found>) {
         let Some(i) = h.code().checked_sub(JAILBREAK_BASE).map(usize::from) else {
             continue;
         };
-        let (Some(done), Some(&(_, weight, is_persona))) = (seen.get_mut(i), JAILBREAK.get(i))
+        let (Some(done), Some(&(_, weight, is_persona, _))) = (seen.get_mut(i), JAILBREAK.get(i))
         else {
             continue;
         };
@@ -476,23 +577,24 @@ fn jailbreak_score(hits: &[&MappedHit], out: &mut Vec<Found>) {
         score += u32::from(weight);
         persona += u32::from(is_persona);
         span = Some(match span {
-            None => h.orig,
-            Some((s, e)) => (s.min(h.orig.0), e.max(h.orig.1)),
+            None => (h.start, h.end),
+            Some((s, e)) => (s.min(h.start), e.max(h.end)),
         });
     }
     let Some((start, end)) = span else {
         return;
     };
-    let (severity, confidence) = if score >= 9 && persona >= 1 {
+    let (severity, confidence) = if score >= 8 && persona >= 1 {
         (Severity::High, 0.85)
-    } else if score >= 6 && persona >= 1 {
+    } else if score >= 5 && (persona >= 1 || score >= 6) {
         (Severity::Medium, 0.65)
-    } else if score >= 4 {
+    } else if score >= 3 {
         (Severity::Low, 0.4)
     } else {
         return;
     };
-    out.push(found(
+    out.push(Found::new(
+        KIND,
         "jailbreak",
         severity,
         confidence,

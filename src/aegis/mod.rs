@@ -16,6 +16,7 @@ mod decode;
 mod entropy;
 mod exfiltration;
 mod finding;
+mod generic_secrets;
 mod injection;
 mod injection_lexicon;
 pub mod json_text;
@@ -25,6 +26,8 @@ mod phrases;
 mod pii;
 mod redact;
 mod scan;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 
@@ -51,6 +54,9 @@ pub struct Scanner {
     pii: Pii,
     code_safety: CodeSafety,
     custom: Custom,
+    /// Letter runs every secret-like or phone-like JSON key contains: a quick test before the
+    /// per-key checks run on values that matched nothing else.
+    key_hints: aho_corasick::AhoCorasick,
     decode: DecodeConfig,
     max_json_depth: usize,
     max_detections: usize,
@@ -186,6 +192,24 @@ impl Scanner {
             pii: Pii::new()?,
             code_safety: CodeSafety::new()?,
             custom,
+            key_hints: aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build([
+                    "pass",
+                    "pwd",
+                    "secret",
+                    "token",
+                    "key",
+                    "credential",
+                    "auth",
+                    "bearer",
+                    "phone",
+                    "mobile",
+                    "tel",
+                    "fax",
+                    "cell",
+                ])
+                .map_err(|e| ConfigError::new("aegis", format!("key hints: {e}")))?,
             decode: config.decode.clone(),
             max_json_depth: config.max_json_depth,
             max_detections: config.max_detections,

@@ -2,10 +2,10 @@
 //! Greek homoglyphs, fullwidth forms, mathematical and circled letters, accents), removal of
 //! zero-width, bidi-control and Unicode tag characters (counted: their presence is a signal; tag
 //! characters are also decoded, since they can smuggle ASCII), and whitespace runs collapsed to one
-//! space (or one newline if the run held one).
+//! space.
 //!
-//! One walk implements the rules; it feeds either the normalised buffer or, lazily and only when a
-//! detection needs a span, an offset map from normalised bytes back to original bytes.
+//! One walk implements the rules and hands each normalised byte, with the original offset it came
+//! from, to a sink: a buffer plus offset map during a scan, or a plain buffer for keywords.
 
 /// Evasion signals seen while normalising, with the original offset of the first of each.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +16,7 @@ pub struct Signals {
     /// Unicode tag characters outside a flag emoji (ASCII smuggling).
     pub tags: u32,
     pub first_tag: usize,
-    /// Words mixing ASCII letters with look-alike letters of another script.
+    /// Look-alike letters from another script next to ASCII letters.
     pub mixed_words: u32,
     pub first_mixed: usize,
 }
@@ -36,220 +36,301 @@ enum Fold {
     Lower(char),
 }
 
-/// Where the walk sends its output.
+/// Receives normalised bytes with the original span that produced them.
 trait Sink {
-    fn emit(&mut self, orig: usize, bytes: &[u8]);
+    fn byte(&mut self, b: u8, start: usize, end: usize);
 }
 
-struct Buffer<'a>(&'a mut Vec<u8>);
-
-impl Sink for Buffer<'_> {
-    #[inline]
-    fn emit(&mut self, _orig: usize, bytes: &[u8]) {
-        self.0.extend_from_slice(bytes);
-    }
+/// Collects the normalised bytes and, for each, its original start offset.
+struct Mapped<'a> {
+    out: &'a mut Vec<u8>,
+    map: Option<&'a mut Vec<u32>>,
 }
 
-struct OffsetMap<'a>(&'a mut Vec<u32>);
-
-impl Sink for OffsetMap<'_> {
+impl Sink for Mapped<'_> {
     #[inline]
-    fn emit(&mut self, orig: usize, bytes: &[u8]) {
-        for _ in bytes {
-            self.0.push(orig as u32);
+    fn byte(&mut self, b: u8, start: usize, _end: usize) {
+        self.out.push(b);
+        if let Some(map) = &mut self.map {
+            map.push(start as u32);
         }
     }
 }
 
-/// Normalise `src` into `out` (cleared first); decoded tag characters go to `tags`.
-/// Returns whether the output has the same byte offsets as the input, and the signals.
-pub fn normalize(src: &str, out: &mut Vec<u8>, tags: &mut Vec<u8>) -> (bool, Signals) {
+/// Normalise `src` into `out`, with `map[i]` = original offset of `out[i]` plus a final entry
+/// equal to `src.len()`; decoded tag characters go to `tags`. Returns the evasion signals.
+///
+/// ASCII text whose normalised form keeps every byte in place (no whitespace run collapsed) is
+/// the common case: it takes one tight loop and leaves `map` empty, meaning "identity".
+pub fn normalize_mapped(
+    src: &str,
+    out: &mut Vec<u8>,
+    map: &mut Vec<u32>,
+    tags: &mut Vec<u8>,
+) -> Signals {
     out.clear();
-    tags.clear();
-    let signals = walk(src, &mut Buffer(out), tags);
-    (out.len() == src.len() && identity_possible(src), signals)
-}
-
-/// Fill `map` so that `map[i]` is the original offset of normalised byte `i`, plus one final
-/// entry equal to `src.len()`.
-pub fn offset_map(src: &str, map: &mut Vec<u32>) {
     map.clear();
-    let mut tags = Vec::new();
-    walk(src, &mut OffsetMap(map), &mut tags);
+    if src.is_ascii() {
+        ascii_only(src.as_bytes(), out, map);
+        tags.clear();
+        return Signals::default();
+    }
+    let signals = walk(
+        src,
+        &mut Mapped {
+            out,
+            map: Some(map),
+        },
+        tags,
+    );
     map.push(src.len() as u32);
+    signals
 }
 
 /// Normalise a short string (keywords at compile time; the same rules as the text they meet).
 pub fn normalize_str(src: &str) -> String {
     let mut out = Vec::new();
     let mut tags = Vec::new();
-    walk(src, &mut Buffer(&mut out), &mut tags);
+    walk(
+        src,
+        &mut Mapped {
+            out: &mut out,
+            map: None,
+        },
+        &mut tags,
+    );
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// Same length is not enough for identity (a fold can trade bytes); pure ASCII without whitespace
-/// runs is identity exactly when the lengths match.
-fn identity_possible(src: &str) -> bool {
-    src.is_ascii()
-}
+const WS: u8 = 1;
+const UPPER: u8 = 2;
 
-#[inline]
-fn is_ascii_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-}
-
-fn walk<S: Sink>(src: &str, sink: &mut S, tags: &mut Vec<u8>) -> Signals {
-    let bytes = src.as_bytes();
-    let mut sig = Signals::default();
+const fn ascii_table() -> [u8; 128] {
+    let mut t = [0u8; 128];
     let mut i = 0;
-    // Pending whitespace run: its start and whether it held a newline.
-    let mut ws: Option<(usize, bool)> = None;
-    // Invisible characters waiting to see whether the next character continues a word.
-    let mut pending_hidden = 0u32;
-    let mut pending_at = 0usize;
-    let mut prev_alnum = false;
-    // Current word: saw plain ASCII letters / saw folded look-alikes.
-    let mut word_ascii = false;
-    let mut word_lookalike = false;
-    let mut word_start = 0usize;
-    // Inside a flag emoji's tag sequence (U+1F3F4 followed by tags), which is legitimate.
-    let mut in_flag = false;
+    while i < 128 {
+        let b = i as u8;
+        if matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+            t[i] = WS;
+        } else if b.is_ascii_uppercase() {
+            t[i] = UPPER;
+        }
+        i += 1;
+    }
+    t
+}
 
+static ASCII: [u8; 128] = ascii_table();
+
+/// The ASCII fast path: copy everything up to the next whitespace that is not a lone space, emit
+/// one space for that whitespace run, then lower-case the lot. The offset map is only written
+/// once a run of two or more whitespace bytes has been collapsed.
+fn ascii_only(bytes: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) {
+    out.reserve(bytes.len());
+    let ws = |b: u8| ASCII.get(b as usize) == Some(&WS);
+    let mut collapsed = false;
+    let mut run_start = 0;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let special = ws(b) && (b != b' ' || bytes.get(i + 1).is_some_and(|&n| ws(n)));
+        if !special {
+            i += 1;
+            continue;
+        }
+        out.extend_from_slice(bytes.get(run_start..i).unwrap_or(&[]));
+        if collapsed {
+            map.extend((run_start..i).map(|o| o as u32));
+        }
+        let mut j = i + 1;
+        while bytes.get(j).is_some_and(|&n| ws(n)) {
+            j += 1;
+        }
+        if j - i > 1 && !collapsed {
+            // First collapse: offsets stop matching; fill the map up to here.
+            collapsed = true;
+            map.extend((0..out.len()).map(|o| o as u32));
+        }
+        out.push(b' ');
+        if collapsed {
+            map.push(i as u32);
+        }
+        i = j;
+        run_start = j;
+    }
+    out.extend_from_slice(bytes.get(run_start..).unwrap_or(&[]));
+    if collapsed {
+        map.extend((run_start..bytes.len()).map(|o| o as u32));
+        map.push(bytes.len() as u32);
+    }
+    out.make_ascii_lowercase();
+}
+
+/// State of a walk that matters only around non-ASCII characters.
+struct Walk {
+    sig: Signals,
+    /// Whitespace run pending emission: its start and end.
+    ws: Option<(usize, usize)>,
+    /// Invisible characters waiting to see whether the next character continues a word.
+    pending_hidden: u32,
+    pending_at: usize,
+    prev_alnum: bool,
+    in_flag: bool,
+}
+
+impl Walk {
+    #[inline]
+    fn flush_ws<S: Sink>(&mut self, sink: &mut S) {
+        if let Some((start, end)) = self.ws.take() {
+            sink.byte(b' ', start, end);
+        }
+    }
+
+    #[inline]
+    fn space(&mut self, at: usize, end: usize) {
+        let run = self.ws.get_or_insert((at, end));
+        run.1 = end;
+        self.prev_alnum = false;
+        self.in_flag = false;
+    }
+
+    /// Invisible characters count when they sit next to a letter or digit (splitting a word).
+    #[inline]
+    fn settle_hidden(&mut self, next_alnum: bool) {
+        if self.pending_hidden > 0 {
+            if self.prev_alnum || next_alnum {
+                self.count_hidden(self.pending_at, self.pending_hidden);
+            }
+            self.pending_hidden = 0;
+        }
+    }
+
+    fn count_hidden(&mut self, at: usize, n: u32) {
+        if self.sig.hidden == 0 {
+            self.sig.first_hidden = at;
+        }
+        self.sig.hidden += n;
+    }
+}
+
+/// Normalise `src` into `sink`; decoded tag characters go to `tags`. Returns the signals.
+fn walk<S: Sink>(src: &str, sink: &mut S, tags: &mut Vec<u8>) -> Signals {
+    tags.clear();
+    let bytes = src.as_bytes();
+    let mut w = Walk {
+        sig: Signals::default(),
+        ws: None,
+        pending_hidden: 0,
+        pending_at: 0,
+        prev_alnum: false,
+        in_flag: false,
+    };
+    let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b < 0x80 {
-            if is_ascii_ws(b) {
-                let run = ws.get_or_insert((i, false));
-                run.1 |= b == b'\n';
-                end_word(&mut word_ascii, &mut word_lookalike, word_start, &mut sig);
-                prev_alnum = false;
-                in_flag = false;
+            let class = ASCII[b as usize];
+            if class == WS {
+                w.space(i, i + 1);
                 i += 1;
                 continue;
             }
-            if let Some((at, newline)) = ws.take() {
-                sink.emit(at, if newline { b"\n" } else { b" " });
+            w.flush_ws(sink);
+            if w.pending_hidden > 0 {
+                w.settle_hidden(b.is_ascii_alphanumeric());
             }
-            let alnum = b.is_ascii_alphanumeric();
-            settle_hidden(
-                &mut pending_hidden,
-                pending_at,
-                prev_alnum || alnum,
-                &mut sig,
-            );
-            if b.is_ascii_alphabetic() {
-                if !word_ascii && !word_lookalike {
-                    word_start = i;
-                }
-                word_ascii = true;
-            } else if !alnum {
-                end_word(&mut word_ascii, &mut word_lookalike, word_start, &mut sig);
-            }
-            prev_alnum = alnum;
-            in_flag = false;
-            sink.emit(i, &[b.to_ascii_lowercase()]);
+            // The common case: a run of plain ASCII.
+            sink.byte(b | ((class == UPPER) as u8) << 5, i, i + 1);
             i += 1;
+            while let Some(&b) = bytes.get(i) {
+                if b >= 0x80 {
+                    break;
+                }
+                let class = ASCII[b as usize];
+                if class == WS {
+                    break;
+                }
+                sink.byte(b | ((class == UPPER) as u8) << 5, i, i + 1);
+                i += 1;
+            }
+            w.prev_alnum = bytes
+                .get(i.wrapping_sub(1))
+                .is_some_and(u8::is_ascii_alphanumeric);
+            w.in_flag = false;
             continue;
         }
         let Some(c) = src.get(i..).and_then(|rest| rest.chars().next()) else {
             break;
         };
-        let len = c.len_utf8();
+        let end = i + c.len_utf8();
         match fold(c) {
             Fold::Drop(counted) => {
                 if counted {
-                    if pending_hidden == 0 {
-                        pending_at = i;
+                    if w.pending_hidden == 0 {
+                        w.pending_at = i;
                     }
-                    pending_hidden += 1;
+                    w.pending_hidden += 1;
                 }
             }
-            Fold::Bidi => {
-                count_hidden(&mut sig, i, 1);
-            }
+            Fold::Bidi => w.count_hidden(i, 1),
             Fold::Tag(ascii) => {
-                if !in_flag {
-                    if sig.tags == 0 {
-                        sig.first_tag = i;
+                if !w.in_flag {
+                    if w.sig.tags == 0 {
+                        w.sig.first_tag = i;
                     }
-                    sig.tags += 1;
+                    w.sig.tags += 1;
                     if tags.len() < 4096 {
                         tags.push(ascii);
                     }
                 }
             }
             Fold::Space => {
-                let run = ws.get_or_insert((i, false));
-                run.1 |= c == '\u{2028}' || c == '\u{2029}' || c == '\u{85}';
-                end_word(&mut word_ascii, &mut word_lookalike, word_start, &mut sig);
-                prev_alnum = false;
+                w.space(i, end);
             }
             folded => {
-                if let Some((at, newline)) = ws.take() {
-                    sink.emit(at, if newline { b"\n" } else { b" " });
-                }
-                let letter = c.is_alphanumeric();
-                settle_hidden(&mut pending_hidden, pending_at, false, &mut sig);
+                w.flush_ws(sink);
+                w.settle_hidden(false);
                 match folded {
                     Fold::Ascii(a, lookalike) => {
-                        if lookalike {
-                            if !word_ascii && !word_lookalike {
-                                word_start = i;
+                        if lookalike && next_to_ascii_letter(bytes, i, end) {
+                            if w.sig.mixed_words == 0 {
+                                w.sig.first_mixed = i;
                             }
-                            word_lookalike = true;
+                            w.sig.mixed_words += 1;
                         }
-                        sink.emit(i, &[a]);
+                        sink.byte(a, i, end);
                     }
-                    Fold::Text(t) => sink.emit(i, t.as_bytes()),
+                    Fold::Text(t) => {
+                        for &b in t.as_bytes() {
+                            sink.byte(b, i, end);
+                        }
+                    }
                     Fold::Lower(c) => {
                         for l in c.to_lowercase() {
                             let mut buf = [0u8; 4];
-                            sink.emit(i, l.encode_utf8(&mut buf).as_bytes());
+                            for &b in l.encode_utf8(&mut buf).as_bytes() {
+                                sink.byte(b, i, end);
+                            }
                         }
                     }
                     _ => {}
                 }
-                if !letter {
-                    end_word(&mut word_ascii, &mut word_lookalike, word_start, &mut sig);
-                }
-                prev_alnum = letter;
-                in_flag = c == '\u{1F3F4}';
+                w.prev_alnum = c.is_alphanumeric();
+                w.in_flag = c == '\u{1F3F4}';
             }
         }
-        i += len;
+        i = end;
     }
-    if let Some((at, newline)) = ws.take() {
-        sink.emit(at, if newline { b"\n" } else { b" " });
-    }
-    end_word(&mut word_ascii, &mut word_lookalike, word_start, &mut sig);
-    sig
+    w.flush_ws(sink);
+    w.sig
 }
 
-fn count_hidden(sig: &mut Signals, at: usize, n: u32) {
-    if sig.hidden == 0 {
-        sig.first_hidden = at;
-    }
-    sig.hidden += n;
-}
-
-/// Invisible characters count when they sit next to a letter or digit (splitting a word).
-fn settle_hidden(pending: &mut u32, at: usize, in_word: bool, sig: &mut Signals) {
-    if *pending > 0 {
-        if in_word {
-            count_hidden(sig, at, *pending);
-        }
-        *pending = 0;
-    }
-}
-
-fn end_word(ascii: &mut bool, lookalike: &mut bool, start: usize, sig: &mut Signals) {
-    if *ascii && *lookalike {
-        if sig.mixed_words == 0 {
-            sig.first_mixed = start;
-        }
-        sig.mixed_words += 1;
-    }
-    *ascii = false;
-    *lookalike = false;
+/// Whether the character at `start..end` touches an ASCII letter on either side.
+fn next_to_ascii_letter(bytes: &[u8], start: usize, end: usize) -> bool {
+    let before = start
+        .checked_sub(1)
+        .and_then(|p| bytes.get(p))
+        .is_some_and(u8::is_ascii_alphabetic);
+    let after = bytes.get(end).is_some_and(u8::is_ascii_alphabetic);
+    before || after
 }
 
 /// Fold one non-ASCII character.
@@ -416,14 +497,21 @@ mod tests {
     fn norm(s: &str) -> (String, Signals) {
         let mut out = Vec::new();
         let mut tags = Vec::new();
-        let (_, sig) = normalize(s, &mut out, &mut tags);
+        let sig = walk(
+            s,
+            &mut Mapped {
+                out: &mut out,
+                map: None,
+            },
+            &mut tags,
+        );
         (String::from_utf8(out).unwrap(), sig)
     }
 
     #[test]
     fn case_whitespace_and_accents() {
         assert_eq!(norm("IGNORE   all\t\tPrevious").0, "ignore all previous");
-        assert_eq!(norm("a \n\n b").0, "a\nb");
+        assert_eq!(norm("a \n\n b").0, "a b");
         assert_eq!(norm("Précédentes Straße").0, "precedentes strasse");
     }
 
@@ -432,14 +520,14 @@ mod tests {
         // Cyrillic і, о and Greek ο inside Latin words.
         let (text, sig) = norm("\u{456}gn\u{43e}re previ\u{3bf}us");
         assert_eq!(text, "ignore previous");
-        assert_eq!(sig.mixed_words, 2);
+        assert!(sig.mixed_words >= 2);
         assert_eq!(
             norm("\u{FF29}\u{FF27}\u{FF2E}\u{FF2F}\u{FF32}\u{FF25}").0,
             "ignore"
         );
         assert_eq!(norm("\u{1D422}\u{1D420}\u{1D427}").0, "ign");
         // Plain Russian is folded consistently but is not "mixed".
-        assert_eq!(norm("Привет").1.mixed_words, 0);
+        assert_eq!(norm("Привет мир").1.mixed_words, 0);
     }
 
     #[test]
@@ -462,31 +550,41 @@ mod tests {
             .collect();
         let mut out = Vec::new();
         let mut tags = Vec::new();
-        let (_, sig) = normalize(&format!("ok{hidden}"), &mut out, &mut tags);
+        let sig = walk(
+            &format!("ok{hidden}"),
+            &mut Mapped {
+                out: &mut out,
+                map: None,
+            },
+            &mut tags,
+        );
         assert_eq!(out, b"ok");
         assert_eq!(tags, b"hi you");
         assert_eq!(sig.tags, 6);
         // England's flag: black flag + tag letters + cancel tag.
         let flag = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}";
-        let (_, sig) = normalize(flag, &mut out, &mut tags);
+        let sig = walk(
+            flag,
+            &mut Mapped {
+                out: &mut out,
+                map: None,
+            },
+            &mut tags,
+        );
         assert_eq!(sig.tags, 0);
     }
 
     #[test]
-    fn offset_map_points_back_to_original_bytes() {
+    fn map_points_back_to_original_bytes() {
         let src = "A  \u{200B}Bé\u{FF43}d";
         let mut out = Vec::new();
-        let mut tags = Vec::new();
-        let (identity, _) = normalize(src, &mut out, &mut tags);
-        assert!(!identity);
-        assert_eq!(out, b"a becd");
         let mut map = Vec::new();
-        offset_map(src, &mut map);
-        assert_eq!(map.len(), out.len() + 1);
+        normalize_mapped(src, &mut out, &mut map, &mut Vec::new());
+        assert_eq!(out, b"a becd");
         // "a" <- 0, " " <- 1 (run start), "b" <- 6, "e" <- 7 (é), "c" <- 9 (fullwidth c), "d" <- 12
-        assert_eq!(&map[..6], &[0, 1, 6, 7, 9, 12]);
-        assert_eq!(*map.last().unwrap() as usize, src.len());
-        let (identity, _) = normalize("plain ascii", &mut out, &mut tags);
-        assert!(identity);
+        assert_eq!(map, vec![0, 1, 6, 7, 9, 12, src.len() as u32]);
+        // Plain ASCII without whitespace runs maps to itself: the map stays empty.
+        normalize_mapped("Plain Text", &mut out, &mut map, &mut Vec::new());
+        assert_eq!((out.as_slice(), map.len()), (&b"plain text"[..], 0));
     }
 }

@@ -7,11 +7,14 @@
 
 use std::ops::Range;
 
+const KIND: DetectionType = DetectionType::Pii;
+
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex_lite::Regex;
 
 use super::checksum;
-use super::finding::{Found, MappedHit, Mask, View};
-use super::keywords::{KeywordSetBuilder, Owner};
+use super::finding::{Found, Mask, View};
+use super::keywords::{Hit, KeywordSetBuilder, Owner};
 use crate::config::ConfigError;
 use crate::detection::{DetectionType, Severity};
 
@@ -29,10 +32,55 @@ const WORDS: &[(u16, &[&str])] = &[
     (
         OBFUSCATED_AT,
         &[
-            "*[at]*", "*(at)*", "*{at}*", " at ", "*[dot]*", "*(dot)*", "dot com", "dot org",
-            "dot net",
+            "*[at]*", "*(at)*", "*{at}*", "*[dot]*", "*(dot)*", "dot com", "dot org", "dot net",
         ],
     ),
+    (
+        BIRTH_WORD,
+        &[
+            "born",
+            "dob",
+            "d.o.b",
+            "date of birth",
+            "birth date",
+            "birthdate",
+            "birthday",
+            "b-day",
+            "geboren",
+            "geburtsdatum",
+            "ne le",
+            "nee le",
+            "date de naissance",
+            "nacido",
+            "nacida",
+            "fecha de nacimiento",
+            "data di nascita",
+            "data de nascimento",
+        ],
+    ),
+    (
+        PASSPORT_WORD,
+        &["passport*", "reisepass", "passeport", "pasaporte"],
+    ),
+    (
+        MEDICAL_WORD,
+        &[
+            "mrn",
+            "medical record*",
+            "patient id",
+            "patient number",
+            "health insurance",
+            "insurance id",
+            "member id",
+            "npi",
+            "nhs number",
+            "medicare",
+        ],
+    ),
+];
+
+/// Words that make a run of digits a phone, card or SSN; looked for only around numbers.
+const NUMBER_CONTEXT: &[(u16, &[&str])] = &[
     (
         PHONE_WORD,
         &[
@@ -49,13 +97,14 @@ const WORDS: &[(u16, &[&str])] = &[
             "call me",
             "calling",
             "text me",
+            "text",
             "whatsapp",
             "sms",
             "contact",
+            "reach",
             "reach me",
             "dial",
             "ring me",
-            "office",
             "landline",
             "extension",
             "ext",
@@ -63,7 +112,10 @@ const WORDS: &[(u16, &[&str])] = &[
             "telefono",
             "handy",
             "numero",
-            "number",
+            "answering",
+            "messages",
+            "registered",
+            "hotline",
         ],
     ),
     (
@@ -115,48 +167,6 @@ const WORDS: &[(u16, &[&str])] = &[
             "sin",
         ],
     ),
-    (
-        BIRTH_WORD,
-        &[
-            "born",
-            "dob",
-            "d.o.b",
-            "date of birth",
-            "birth date",
-            "birthdate",
-            "birthday",
-            "b-day",
-            "geboren",
-            "geburtsdatum",
-            "ne le",
-            "nee le",
-            "date de naissance",
-            "nacido",
-            "nacida",
-            "fecha de nacimiento",
-            "data di nascita",
-            "data de nascimento",
-        ],
-    ),
-    (
-        PASSPORT_WORD,
-        &["passport*", "reisepass", "passeport", "pasaporte"],
-    ),
-    (
-        MEDICAL_WORD,
-        &[
-            "mrn",
-            "medical record*",
-            "patient id",
-            "patient number",
-            "health insurance",
-            "insurance id",
-            "member id",
-            "npi",
-            "nhs number",
-            "medicare",
-        ],
-    ),
 ];
 
 /// Card numbers published as test numbers by payment networks and processors: never real cards,
@@ -202,6 +212,9 @@ pub const SUB_TYPES: &[&str] = &[
 ];
 
 pub struct Pii {
+    /// Context words around numbers, with the code of each pattern.
+    number_context: AhoCorasick,
+    number_context_codes: Vec<(u16, bool)>,
     email: Regex,
     obfuscated_email: Regex,
     nanp: Regex,
@@ -231,7 +244,23 @@ const NOT_TLDS: &[&str] = &[
 
 impl Pii {
     pub fn new() -> Result<Pii, ConfigError> {
+        let mut patterns = Vec::new();
+        let mut codes = Vec::new();
+        for (code, specs) in NUMBER_CONTEXT {
+            for spec in *specs {
+                let whole = !spec.ends_with('*');
+                patterns.push(spec.trim_end_matches('*'));
+                codes.push((*code, whole));
+            }
+        }
+        let number_context = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(true)
+            .build(&patterns)
+            .map_err(|e| ConfigError::new("aegis", format!("pii context words: {e}")))?;
         Ok(Pii {
+            number_context,
+            number_context_codes: codes,
             email: compile(
                 r"([A-Za-z0-9][A-Za-z0-9._%+\-]{0,63})@((?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,24}))",
             )?,
@@ -258,7 +287,7 @@ impl Pii {
     }
 
     pub fn detect(&self, v: &View<'_>, out: &mut Vec<Found>) {
-        let hits: Vec<&MappedHit> = v.hits_of(Owner::Pii).collect();
+        let hits: Vec<&Hit> = v.hits_of(Owner::Pii).collect();
         for h in &hits {
             match h.code() {
                 AT => self.email(v, h, out),
@@ -269,27 +298,48 @@ impl Pii {
                 _ => {}
             }
         }
-        let near = |code: u16, r: &Range<usize>| {
-            hits.iter()
-                .any(|h| h.code() == code && h.orig.1 + 48 >= r.start && h.orig.0 <= r.end + 32)
-        };
+        let near = |code: u16, r: &Range<usize>| self.context_near(v.text, code, r);
         for r in &v.candidates.numbers {
             self.number(v, r, &near, out);
         }
         for r in &v.candidates.tokens {
             let token = v.text.get(r.clone()).unwrap_or("");
             if self.iban_compact.is_match(token) && checksum::iban(token) {
-                out.push(pii("iban", Severity::High, 0.95, "pii.iban", r.clone()));
+                out.push(Found::new(
+                    KIND,
+                    "iban",
+                    Severity::High,
+                    0.95,
+                    "pii.iban",
+                    r.clone(),
+                ));
             }
         }
         if let Some(key) = v.parent_key {
-            phone_under_key(v, key, out);
+            phone_under_key(v.text, key, out);
         }
     }
 
-    fn email(&self, v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
+    /// Whether a context word of class `code` appears just before or after `r`.
+    fn context_near(&self, text: &str, code: u16, r: &Range<usize>) -> bool {
+        let (window, _) = super::finding::window(text, r.clone(), 48, 32);
+        let bytes = window.as_bytes();
+        self.number_context.find_overlapping_iter(window).any(|m| {
+            let Some(&(c, whole)) = self.number_context_codes.get(m.pattern().as_usize()) else {
+                return false;
+            };
+            let left = m.start() == 0
+                || !bytes
+                    .get(m.start() - 1)
+                    .is_some_and(u8::is_ascii_alphanumeric);
+            let right = !whole || !bytes.get(m.end()).is_some_and(u8::is_ascii_alphanumeric);
+            c == code && left && right
+        })
+    }
+
+    fn email(&self, v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
         let (window, offset) = v.window(h.span(), 64, 256);
-        let at = h.orig.0;
+        let at = h.start;
         for caps in self.email.captures_iter(window) {
             let (Some(all), Some(domain), Some(tld)) = (caps.get(0), caps.get(2), caps.get(3))
             else {
@@ -303,18 +353,19 @@ impl Pii {
                 continue;
             }
             out.push(
-                pii("email", Severity::Medium, 0.9, "pii.email", span)
+                Found::new(KIND, "email", Severity::Medium, 0.9, "pii.email", span)
                     .masked(Mask::Email)
                     .with_domain(offset + domain.start()..offset + domain.end()),
             );
         }
     }
 
-    fn obfuscated_email(&self, v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
+    fn obfuscated_email(&self, v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
         let (window, offset) = v.window(h.span(), 72, 48);
         if let Some(m) = self.obfuscated_email.find(window) {
             out.push(
-                pii(
+                Found::new(
+                    KIND,
                     "email",
                     Severity::Medium,
                     0.7,
@@ -326,7 +377,7 @@ impl Pii {
         }
     }
 
-    fn birth_date(&self, v: &View<'_>, h: &MappedHit, out: &mut Vec<Found>) {
+    fn birth_date(&self, v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
         let (window, offset) = v.window(h.span(), 0, 48);
         let Some(caps) = self.date.captures(window) else {
             return;
@@ -342,7 +393,8 @@ impl Pii {
             _ => true,
         };
         if plausible {
-            out.push(pii(
+            out.push(Found::new(
+                KIND,
                 "date_of_birth",
                 Severity::Medium,
                 0.75,
@@ -353,21 +405,16 @@ impl Pii {
     }
 
     /// An identifier with digits right after a passport / medical-record word.
-    fn id_in_context(
-        &self,
-        v: &View<'_>,
-        h: &MappedHit,
-        sub_type: &'static str,
-        out: &mut Vec<Found>,
-    ) {
+    fn id_in_context(&self, v: &View<'_>, h: &Hit, sub_type: &'static str, out: &mut Vec<Found>) {
         let (window, offset) = v.window(h.span(), 0, 40);
-        let start = (h.orig.1 - offset).min(window.len());
+        let start = (h.end - offset).min(window.len());
         let after = window.get(start..).unwrap_or("");
         for m in self.id_after_word.find_iter(after) {
             let digits = m.as_str().bytes().filter(u8::is_ascii_digit).count();
             if digits >= 5 {
                 let s = offset + start + m.start();
-                out.push(pii(
+                out.push(Found::new(
+                    KIND,
                     sub_type,
                     Severity::Medium,
                     0.7,
@@ -405,15 +452,16 @@ impl Pii {
             out.push(found);
             return;
         }
-        if (13..=19).contains(&n) && card_shaped(s) {
+        if (12..=19).contains(&n) && card_shaped(s) {
             let context = near(CARD_WORD, r);
-            if checksum::luhn(&digits) && issuer_known(&digits) {
+            if checksum::luhn(&digits) && issuer_known(&digits) && (n >= 13 || context) {
                 let (severity, confidence) = if context {
                     (Severity::High, 0.95)
                 } else {
                     (Severity::High, 0.8)
                 };
-                out.push(pii(
+                out.push(Found::new(
+                    KIND,
                     "payment_card",
                     severity,
                     confidence,
@@ -423,7 +471,8 @@ impl Pii {
                 return;
             }
             if context {
-                out.push(pii(
+                out.push(Found::new(
+                    KIND,
                     "payment_card",
                     Severity::Medium,
                     0.5,
@@ -476,7 +525,8 @@ impl Pii {
         } else {
             Severity::Medium
         };
-        Some(pii(
+        Some(Found::new(
+            KIND,
             sub_type,
             severity,
             if context { 0.95 } else { 0.7 },
@@ -490,16 +540,23 @@ impl Pii {
         self.iban_spaced.find_iter(window).find_map(|m| {
             let span = offset + m.start()..offset + m.end();
             (span.end >= r.start && checksum::iban(m.as_str()))
-                .then(|| pii("iban", Severity::High, 0.95, "pii.iban", span))
+                .then(|| Found::new(KIND, "iban", Severity::High, 0.95, "pii.iban", span))
         })
     }
 
     fn phone(&self, s: &str, digits: &str, r: &Range<usize>, context: bool) -> Option<Found> {
         let n = digits.len();
         let confidence = if context { 0.9 } else { 0.65 };
+        // Reserved fictional numbers (555-01xx) and all-zero placeholders are not anyone's phone.
+        let fictional =
+            digits.contains("55501") && (n == 7 || n == 10 || n == 11) && !s.starts_with('+');
+        if fictional || digits.bytes().all(|b| b == b'0') {
+            return None;
+        }
         if s.starts_with('+') || (digits.starts_with("00") && s.starts_with('0')) {
             return (7..=15).contains(&n).then(|| {
-                pii(
+                Found::new(
+                    KIND,
                     "phone_number",
                     Severity::Medium,
                     confidence,
@@ -525,7 +582,8 @@ impl Pii {
             } else {
                 Severity::Medium
             };
-            return Some(pii(
+            return Some(Found::new(
+                KIND,
                 "phone_number",
                 severity,
                 confidence,
@@ -533,24 +591,35 @@ impl Pii {
                 r.clone(),
             ));
         }
-        if !(8..=12).contains(&n) {
+        if !(7..=12).contains(&n) {
             return None;
         }
         let groups: Vec<&str> = s
             .split(|c: char| !c.is_ascii_digit())
             .filter(|g| !g.is_empty())
             .collect();
-        let thousands = groups.len() >= 2
-            && groups.iter().skip(1).all(|g| g.len() == 3)
-            && groups.first().is_some_and(|g| g.len() <= 3);
-        let dated = groups.first().is_some_and(|g| g.len() == 4)
+        let first_len = groups.first().map_or(0, |g| g.len());
+        let thousands =
+            groups.len() >= 2 && groups.iter().skip(1).all(|g| g.len() == 3) && first_len <= 3;
+        let dated = groups.len() == 3
+            && groups
+                .first()
+                .is_some_and(|g| g.len() == 4 && (g.starts_with("19") || g.starts_with("20")))
             && groups.iter().skip(1).all(|g| g.len() <= 2);
-        if thousands || dated || s.contains('.') || groups.iter().any(|g| g.len() > 6) {
+        let dotted = s.contains('.');
+        let dotted_pairs = dotted && groups.len() >= 4 && groups.iter().all(|g| g.len() == 2);
+        let longest = groups.iter().map(|g| g.len()).max().unwrap_or(0);
+        if dated || (dotted && !dotted_pairs) {
             return None;
         }
+        let area_code = s.starts_with('(') && s.contains('-');
         let trunk = s.starts_with('0') || s.starts_with("(0");
-        if context || (trunk && groups.len() >= 2) {
-            return Some(pii(
+        let plausible_groups = longest <= 8 && groups.len() >= 2;
+        let phone_shaped =
+            plausible_groups && !thousands && (area_code || (trunk && n >= 10) || dotted_pairs);
+        if context && (plausible_groups || n >= 8) || phone_shaped {
+            return Some(Found::new(
+                KIND,
                 "phone_number",
                 Severity::Medium,
                 confidence,
@@ -560,23 +629,6 @@ impl Pii {
         }
         None
     }
-}
-
-fn pii(
-    sub_type: &'static str,
-    severity: Severity,
-    confidence: f32,
-    rule: &'static str,
-    span: Range<usize>,
-) -> Found {
-    Found::new(
-        DetectionType::Pii,
-        sub_type,
-        severity,
-        confidence,
-        rule,
-        span,
-    )
 }
 
 /// Digits grouped like a card: no separator, or one kind of separator (space or dash).
@@ -624,26 +676,38 @@ fn ipv4(s: &str, r: &Range<usize>) -> Option<Found> {
         [10, ..] | [127, ..] | [0, ..] | [169, 254, ..] | [192, 168, ..]
     ) || (octets[0] == 172 && (16..=31).contains(&octets[1]))
         || octets[0] >= 224;
-    (!private).then(|| pii("ip_address", Severity::Low, 0.6, "pii.ipv4", r.clone()))
+    (!private).then(|| {
+        Found::new(
+            KIND,
+            "ip_address",
+            Severity::Low,
+            0.6,
+            "pii.ipv4",
+            r.clone(),
+        )
+    })
 }
 
 /// A JSON value stored under a phone-like key.
-fn phone_under_key(v: &View<'_>, key: &str, out: &mut Vec<Found>) {
-    let k = key.to_ascii_lowercase();
-    if !["phone", "mobile", "tel", "fax", "cell"]
-        .iter()
-        .any(|w| k.contains(w))
-    {
+pub fn phone_under_key(text: &str, key: &str, out: &mut Vec<Found>) {
+    let phoneish_key = key.len() <= 64
+        && ["phone", "mobile", "tel", "fax", "cell"].iter().any(|w| {
+            key.as_bytes()
+                .windows(w.len())
+                .any(|s| s.eq_ignore_ascii_case(w.as_bytes()))
+        });
+    if !phoneish_key {
         return;
     }
-    let value = v.text.trim();
+    let value = text.trim();
     let digits = value.bytes().filter(u8::is_ascii_digit).count();
     let phoneish = value
         .bytes()
         .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'+'));
     if phoneish && (7..=15).contains(&digits) && out.iter().all(|f| f.sub_type != "phone_number") {
-        let start = v.text.len() - v.text.trim_start().len();
-        out.push(pii(
+        let start = text.len() - text.trim_start().len();
+        out.push(Found::new(
+            KIND,
             "phone_number",
             Severity::Medium,
             0.85,

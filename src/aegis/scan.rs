@@ -1,6 +1,6 @@
-//! The scan pipeline. For each string: normalise, one keyword pass, one shape pass; if nothing
-//! turned up the string costs nothing more. Otherwise map hits back to original offsets, run the
-//! enabled detectors, rescan decoded segments (bounded depth and bytes), then apply the
+//! The scan pipeline. For each string: one normalising pass, one anchor-keyword pass, one shape
+//! pass; if nothing turned up the string costs nothing more. Otherwise look for context
+//! words near the anchors, run the enabled detectors, rescan decoded segments (bounded depth and bytes), then apply the
 //! configuration (threshold, disabled sub-types, allow-lists), mask previews and merge overlaps.
 //! Long strings are scanned in overlapping chunks so memory stays bounded.
 
@@ -11,10 +11,10 @@ use super::config::allow_key;
 use super::custom::CANARY_RULE;
 use super::decode::{self, Plan};
 use super::exfiltration;
-use super::finding::{preview, Found, MappedHit, View};
+use super::finding::{preview, Found, View};
 use super::injection;
 use super::json_text::{self, JsonPath, StringToken, Visitor};
-use super::keywords::Hit;
+use super::keywords::{Normalized, Owner, Scratch};
 use super::normalize::{self, Signals};
 use super::{Finding, ScanError, ScanReport, Scanner};
 use crate::detection::{Detection, DetectionType};
@@ -28,6 +28,15 @@ const HIT_CAP: usize = 8192;
 const FOUND_CAP: usize = 512;
 /// Strings shorter than this cannot hold anything the detectors look for.
 const MIN_LEN: usize = 5;
+/// Anchors whose rules also need the context words around them.
+fn wants_context(owner: Owner, code: u16) -> bool {
+    match owner {
+        Owner::Injection => true,
+        Owner::CodeSafety => super::code_safety::wants_context(code),
+        Owner::Exfiltration => exfiltration::wants_context(code),
+        _ => false,
+    }
+}
 
 /// Buffers reused across the strings of one body.
 #[derive(Default)]
@@ -35,8 +44,7 @@ struct Work {
     norm: Vec<u8>,
     tags: Vec<u8>,
     map: Vec<u32>,
-    hits: Vec<Hit>,
-    mapped: Vec<MappedHit>,
+    keywords: Scratch,
     candidates: Candidates,
     /// Decoded bytes still allowed for the current top-level string.
     budget: usize,
@@ -180,46 +188,32 @@ impl Scanner {
         depth: u8,
         out: &mut Vec<Found>,
     ) {
-        let (identity, signals) = normalize::normalize(chunk, &mut w.norm, &mut w.tags);
-        let norm = std::str::from_utf8(&w.norm).unwrap_or("");
-        w.hits.clear();
-        if !self.keywords.find(norm, &mut w.hits, HIT_CAP) {
+        let signals = normalize::normalize_mapped(chunk, &mut w.norm, &mut w.map, &mut w.tags);
+        let normalized = Normalized {
+            norm: &w.norm,
+            map: &w.map,
+        };
+        if !self
+            .keywords
+            .find(&normalized, wants_context, &mut w.keywords, HIT_CAP)
+        {
             w.truncated = true;
         }
         candidates::find(chunk, &mut w.candidates);
-        let quiet = w.hits.is_empty()
+        let quiet = w.keywords.hits.is_empty()
             && w.candidates.is_empty()
             && signals == Signals::default()
             && w.tags.is_empty();
-        if quiet && key.is_none() {
+        if quiet {
+            // Nothing in the text itself; a value may still be a secret by the key it is under.
+            if let Some(key) = key {
+                self.quiet_value(chunk, key, out);
+            }
             return;
-        }
-        w.mapped.clear();
-        if identity {
-            w.mapped.extend(w.hits.iter().map(|&hit| MappedHit {
-                hit,
-                orig: (hit.start, hit.end),
-            }));
-        } else if !w.hits.is_empty() {
-            normalize::offset_map(chunk, &mut w.map);
-            let map = &w.map;
-            let at = |i: usize| map.get(i).map_or(chunk.len(), |&o| o as usize);
-            w.mapped.extend(w.hits.iter().map(|&hit| {
-                let last = at(hit.end.saturating_sub(1));
-                let end = (hit.end..map.len())
-                    .map(at)
-                    .find(|&o| o > last)
-                    .unwrap_or(chunk.len());
-                MappedHit {
-                    hit,
-                    orig: (at(hit.start), end),
-                }
-            }));
         }
         let view = View {
             text: chunk,
-            norm,
-            hits: &w.mapped,
+            hits: &w.keywords.hits,
             candidates: &w.candidates,
             parent_key: key,
             signals,
@@ -262,6 +256,19 @@ impl Scanner {
                 f.rule = format!("{}+{}", f.rule, job.how).into();
                 out.push(f);
             }
+        }
+    }
+
+    /// Checks for a JSON value that matched nothing: secrets and phone numbers recognised by key.
+    fn quiet_value(&self, value: &str, key: &str, out: &mut Vec<Found>) {
+        if key.len() > 64 || !self.key_hints.is_match(key) {
+            return;
+        }
+        if self.settings(DetectionType::Credentials).enabled {
+            super::generic_secrets::value_under_key(value, key, out);
+        }
+        if self.settings(DetectionType::Pii).enabled {
+            super::pii::phone_under_key(value, key, out);
         }
     }
 
