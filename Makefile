@@ -9,7 +9,7 @@ WASM := target/wasm32-wasip1/release/authensor_filter.wasm
 CLI := target/release/authensor
 CARGO_SOURCES := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 
-.PHONY: all toolchain venv build run test lint unit wasm-unit policies e2e clean oci-tools image push istio-manifests bench bench-quick bench-deps bench-wrk bench-hostcalls
+.PHONY: eval all toolchain venv build run test lint unit wasm-unit policies e2e clean oci-tools image push istio-manifests bench bench-quick bench-deps bench-wrk bench-hostcalls
 
 all: build
 
@@ -119,6 +119,10 @@ $(HOSTCALL_PROBE): $(wildcard benches/hostcall-probe/Cargo.* benches/hostcall-pr
 
 $(BENCH_TOOLS): $(wildcard benches/bench-tools/Cargo.* benches/bench-tools/src/*.rs benches/bench-tools/src/bin/*.rs)
 	cd benches/bench-tools && cargo build --locked --release --target-dir ../../target/bench-tools
+
+# Detection quality of the scanner on the labelled corpora beside the checkout (../shared/eval).
+eval: $(CLI)
+	$(CLI) eval ../shared/eval
 
 clean:
 	cargo clean
