@@ -17,7 +17,7 @@ pub fn luhn(s: &str) -> bool {
         sum += v;
         count += 1;
     }
-    count >= 2 && sum % 10 == 0
+    count >= 2 && sum.is_multiple_of(10)
 }
 
 /// IBAN lengths by country (ISO 13616 registry).

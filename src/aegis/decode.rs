@@ -56,7 +56,7 @@ fn hex_value(b: u8) -> Option<u8> {
 
 /// Decode contiguous hex digits.
 pub fn hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     s.as_bytes()
