@@ -90,6 +90,14 @@ impl KeywordSetBuilder {
         }
     }
 
+    /// Every keyword (normalised) with each of its owners.
+    pub fn owned_patterns(&self) -> impl Iterator<Item = (&str, Owner)> + '_ {
+        self.patterns
+            .iter()
+            .zip(&self.tags)
+            .flat_map(|(p, tags)| tags.iter().map(move |t| (p.as_str(), t.owner)))
+    }
+
     pub fn build(self) -> Result<KeywordIndex, ConfigError> {
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)

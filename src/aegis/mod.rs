@@ -16,6 +16,7 @@ mod decode;
 mod entropy;
 mod exfiltration;
 mod finding;
+mod hold;
 mod injection;
 mod injection_lexicon;
 pub mod json_text;
@@ -47,6 +48,8 @@ pub struct Scanner {
     /// Settings per type, in [`DetectionType::ALL`] order.
     types: [TypeSettings; 5],
     keywords: KeywordIndex,
+    /// The same keywords, for streams asking which tails may still become a detection.
+    hold: hold::HoldIndex,
     credentials: Credentials,
     pii: Pii,
     code_safety: CodeSafety,
@@ -178,9 +181,11 @@ impl Scanner {
         let types: [TypeSettings; 5] = types
             .try_into()
             .map_err(|_| ConfigError::new("aegis", "internal: one setting per detection type"))?;
+        let hold = hold::HoldIndex::new(builder.owned_patterns());
         Ok(Scanner {
             enabled: config.enabled,
             types,
+            hold,
             keywords: builder.build()?,
             credentials: Credentials::new()?,
             pii: Pii::new()?,
