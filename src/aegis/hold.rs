@@ -123,10 +123,7 @@ impl Scanner {
         let shortest_prefix_start = norm.len().saturating_sub(self.hold.longest);
         if let Some(i) = (shortest_prefix_start..norm.len())
             .filter(|&i| norm.is_char_boundary(i))
-            .find(|&i| {
-                self.hold
-                    .begins_keyword(norm.get(i..).unwrap_or(""), mask)
-            })
+            .find(|&i| self.hold.begins_keyword(norm.get(i..).unwrap_or(""), mask))
         {
             hold = hold.min(orig(i));
         }
@@ -142,9 +139,9 @@ impl Scanner {
                 rest.len() <= LINE_REACH && !rest.contains('\n')
             } else {
                 end <= value_start
-                    && text.get(end..value_start).is_some_and(|gap| {
-                        gap.len() <= VALUE_GAP && gap.bytes().all(is_separator)
-                    })
+                    && text
+                        .get(end..value_start)
+                        .is_some_and(|gap| gap.len() <= VALUE_GAP && gap.bytes().all(is_separator))
             };
             if open {
                 hold = hold.min(start);
@@ -256,14 +253,20 @@ mod tests {
     #[test]
     fn clean_text_ending_in_a_blank_is_released_whole() {
         let s = scanner();
-        assert_eq!(released(&s, "The weather is fine. "), "The weather is fine. ");
+        assert_eq!(
+            released(&s, "The weather is fine. "),
+            "The weather is fine. "
+        );
         assert_eq!(released(&s, ""), "");
     }
 
     #[test]
     fn the_last_word_is_held_because_it_may_become_a_key_or_an_address() {
         let s = scanner();
-        assert_eq!(released(&s, "Here is the answer jane.ro"), "Here is the answer ");
+        assert_eq!(
+            released(&s, "Here is the answer jane.ro"),
+            "Here is the answer "
+        );
         assert_eq!(released(&s, "token AKIAQZ7T"), "");
         assert_eq!(released(&s, "and then the ex"), "and then the ");
     }
@@ -294,18 +297,34 @@ mod tests {
         let s = scanner();
         assert_eq!(released(&s, "ok -----BEG"), "ok ");
         let text = "ok -----BEGIN RSA PRIV";
-        assert_eq!(released(&s, text), "ok ", "the header may still become a key");
+        assert_eq!(
+            released(&s, text),
+            "ok ",
+            "the header may still become a key"
+        );
         assert_eq!(released(&s, "see canary-3f9"), "see ");
-        assert_eq!(released(&s, "tell the "), "tell ", "`the conversation` may follow");
+        assert_eq!(
+            released(&s, "tell the "),
+            "tell ",
+            "`the conversation` may follow"
+        );
     }
 
     #[test]
     fn phrases_are_held_only_for_types_that_act() {
         let s = scanner();
         let text = "Please ignore all earlier ";
-        assert_eq!(released(&s, text), text, "injection does not act on answers");
+        assert_eq!(
+            released(&s, text),
+            text,
+            "injection does not act on answers"
+        );
         let all = s.hold_from(text, |_| true);
-        assert_eq!(&text[..all], "Please ", "an injection phrase may still come");
+        assert_eq!(
+            &text[..all],
+            "Please ",
+            "an injection phrase may still come"
+        );
         let far = format!("Please ignore {}", "and so on ".repeat(10));
         let held = far.len() - s.hold_from(&far, |_| true);
         assert!(held < 10, "`ignore` is beyond the reach, held {held}");

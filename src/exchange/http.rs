@@ -45,7 +45,7 @@ pub fn request(
         &*host,
         now,
         action,
-        &findings,
+        judge::Scan::of(&findings),
         token.as_deref(),
     );
     BodyVerdict {

@@ -17,7 +17,36 @@ pub const SCAN_RULE: &str = "aegis";
 /// Rule id of denials because content could not be scanned completely.
 pub const UNSCANNABLE_RULE: &str = "aegis.unscannable";
 
-/// Decide on `action` with the scanner's `findings` attached, against the proxy's shared state
+/// What the scanner found in an action's content, as policy conditions see it (`aegis.*`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scan<'a> {
+    pub findings: &'a [Finding],
+    /// The role of the text each finding was found in (LLM messages), parallel to `findings`;
+    /// empty when the content has no roles.
+    pub roles: &'a [&'static str],
+    /// False when the content went unscanned (`aegis.scanned` is then false).
+    pub scanned: bool,
+}
+
+impl<'a> Scan<'a> {
+    pub fn of(findings: &'a [Finding]) -> Scan<'a> {
+        Scan {
+            findings,
+            roles: &[],
+            scanned: true,
+        }
+    }
+
+    pub fn with_roles(findings: &'a [Finding], roles: &'a [&'static str]) -> Scan<'a> {
+        Scan {
+            findings,
+            roles,
+            scanned: true,
+        }
+    }
+}
+
+/// Decide on `action` with the scanner's results attached, against the proxy's shared state
 /// (rate limits, sessions, used approval tokens); returns the decision and the action type.
 pub fn decide(
     engine: &Engine,
@@ -25,12 +54,16 @@ pub fn decide(
     store: &(impl SharedStore + ?Sized),
     now_nanos: u64,
     action: Action,
-    findings: &[Finding],
+    scan: Scan<'_>,
     approval_token: Option<&str>,
 ) -> (Decision, String) {
     let mut envelope = Envelope::for_request(facts, &engine.agent, action, now_nanos);
-    let detections: Vec<Detection> = findings.iter().map(|f| f.detection.clone()).collect();
-    envelope.aegis = Aegis::from_detections(&detections);
+    if scan.scanned {
+        let detections: Vec<Detection> =
+            scan.findings.iter().map(|f| f.detection.clone()).collect();
+        envelope.aegis = Aegis::from_detections(&detections).with_roles(scan.roles);
+    }
+    let findings = scan.findings;
     let verdict = engine.policy.evaluate(
         store,
         &envelope,

@@ -99,7 +99,7 @@ impl<H: Host> Inspector for FilterInspector<'_, H> {
             self.host,
             self.now,
             action,
-            &findings,
+            judge::Scan::of(&findings),
             self.token,
         );
         self.findings.extend(findings);
@@ -111,8 +111,15 @@ impl<H: Host> Inspector for FilterInspector<'_, H> {
         // A side-effect-free question: no rate-limit counts or session history are touched.
         let action = policy_action(a, Value::Null);
         let store = MemoryStore::default();
-        let (decision, _) =
-            judge::decide(self.engine, self.facts, &store, self.now, action, &[], None);
+        let (decision, _) = judge::decide(
+            self.engine,
+            self.facts,
+            &store,
+            self.now,
+            action,
+            judge::Scan::of(&[]),
+            None,
+        );
         if decision.outcome == Outcome::Deny {
             denial(&decision)
         } else {
@@ -201,6 +208,7 @@ impl McpState {
                     reply: Some(Reply {
                         status: reply.status,
                         content_type: reply.content_type,
+                        headers: Vec::new(),
                         body: reply.body,
                     }),
                     rewrite: None,
