@@ -81,6 +81,20 @@ pub fn decide(
     (decision, envelope.action.kind)
 }
 
+/// Decide on the request's own action: its approval token, if any, is taken off the request and
+/// presented.
+pub fn decide_request(
+    engine: &Engine,
+    facts: &RequestFacts,
+    host: &mut impl Host,
+    action: Action,
+    scan: Scan<'_>,
+) -> (Decision, String) {
+    let token = take_approval_token(engine, host);
+    let now = host.now_nanos();
+    decide(engine, facts, &*host, now, action, scan, token.as_deref())
+}
+
 /// The first finding whose configured action is `block`.
 pub fn blocking(findings: &[Finding]) -> Option<&Detection> {
     findings

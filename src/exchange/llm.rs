@@ -160,23 +160,14 @@ impl LlmState {
             Ok(scanned) => scanned,
             Err(why) => return BodyVerdict::unscannable(why),
         };
-        let token = judge::take_approval_token(engine, host);
         let action = Action::new(
             req.action_type(),
             resource(facts),
             Operation::Create,
             req.parameters(),
         );
-        let now = host.now_nanos();
-        let (decision, action_type) = judge::decide(
-            engine,
-            facts,
-            &*host,
-            now,
-            action,
-            judge::Scan::with_roles(&scanned.findings, &scanned.roles),
-            token.as_deref(),
-        );
+        let scan = judge::Scan::with_roles(&scanned.findings, &scanned.roles);
+        let (decision, action_type) = judge::decide_request(engine, facts, host, action, scan);
         let mut verdict = BodyVerdict {
             decision,
             action: Some(action_type),
@@ -213,7 +204,6 @@ impl LlmState {
         host: &mut impl Host,
         note: Decision,
     ) -> BodyVerdict {
-        let token = judge::take_approval_token(engine, host);
         let parameters = json!({
             "provider": self.format.provider.as_str(),
             "api": self.format.api.as_str(),
@@ -224,16 +214,8 @@ impl LlmState {
             Operation::Create,
             parameters,
         );
-        let now = host.now_nanos();
-        let (mut decision, action_type) = judge::decide(
-            engine,
-            facts,
-            &*host,
-            now,
-            action,
-            judge::Scan::default(),
-            token.as_deref(),
-        );
+        let (mut decision, action_type) =
+            judge::decide_request(engine, facts, host, action, judge::Scan::default());
         if decision.is_allowed() {
             decision.reasons.extend(note.reasons);
         }
