@@ -42,6 +42,8 @@ enum Answer {
     /// Passed without reading (compressed, `on_compressed: pass`).
     Passed,
     Stream,
+    /// A stream ended by the filter: whatever the upstream still sends is dropped.
+    Ended,
     /// A JSON answer, buffered whole.
     Json,
     /// Another content type, buffered whole and scanned as text.
@@ -312,7 +314,16 @@ impl LlmState {
             Answer::Unread | Answer::Passed => (Flow::Continue, AnswerVerdict::Pass),
             Answer::Stream => {
                 let verdict = self.stream_chunk(engine, facts, host, body_size, end_of_stream);
+                if matches!(verdict, AnswerVerdict::Ended(_)) {
+                    self.answer = Answer::Ended;
+                }
                 (Flow::Continue, verdict)
+            }
+            Answer::Ended => {
+                if body_size > 0 {
+                    host.set_body(Direction::Response, b"");
+                }
+                (Flow::Continue, AnswerVerdict::Pass)
             }
             Answer::Json | Answer::Other if !end_of_stream => (Flow::Pause, AnswerVerdict::Pass),
             Answer::Json | Answer::Other => {

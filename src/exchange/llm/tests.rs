@@ -291,6 +291,13 @@ fn a_canary_mid_stream_ends_it_with_the_providers_error_event() {
     let error = error.expect("an error event");
     assert_eq!(error["error"]["type"], "content_blocked");
     assert!(!String::from_utf8_lossy(&out).contains("canary-3f9a1c77"));
+    host.response_body = sse(&chat_delta("after the end"));
+    let size = host.response_body.len();
+    ex.on_response_body(&mut host, size, true);
+    assert!(
+        host.response_body.is_empty(),
+        "nothing follows the error event"
+    );
     let a = audit(&mut ex, &mut host);
     assert_eq!(a["decision"], "deny");
     assert_eq!(a["rule"], "aegis");
