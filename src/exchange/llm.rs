@@ -552,15 +552,35 @@ impl LlmState {
     }
 }
 
-/// The texts of a request with their roles, plus every other string in the body (as `user`):
-/// a field an API adds later is scanned too, never passed unread.
+/// The texts of a request with their roles, plus every other string in the body (as `user`)
+/// except base64 payloads: a field an API adds later is scanned too, never passed unread.
 fn request_items(req: &LlmRequest) -> Vec<TextItem<'_>> {
     let mut items = req.texts();
     let known: HashSet<JsonPath<'_>> = items.iter().map(|i| i.path.clone()).collect();
     let mut all = Texts::new();
     all.leaves(Role::User, TextKind::Content, JsonPath::root(), &req.value);
-    items.extend(all.items.into_iter().filter(|i| !known.contains(&i.path)));
+    items.extend(
+        all.items
+            .into_iter()
+            .filter(|i| !known.contains(&i.path) && !is_base64_payload(i.text)),
+    );
     items
+}
+
+/// Images, audio and files (bare base64 or `data:…;base64,` URLs) are not text: scanning their
+/// encoding would find digits that look like phone numbers and "redact" the picture.
+fn is_base64_payload(s: &str) -> bool {
+    let payload = match s.strip_prefix("data:") {
+        Some(url) => match url.split_once(";base64,") {
+            Some((_, payload)) => payload,
+            None => return false,
+        },
+        None => s,
+    };
+    payload.len() >= 256
+        && payload
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
 }
 
 /// Scanner results of a request's texts: findings (path = the text's), the role and the item of each.

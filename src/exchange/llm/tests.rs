@@ -121,6 +121,28 @@ fn pii_in_a_prompt_is_redacted_and_the_length_follows() {
 }
 
 #[test]
+fn other_strings_are_scanned_too_but_base64_payloads_are_not_text() {
+    // Base64 in which `+2125550147+` reads like an international phone number.
+    let picture = format!("{0}+2125550147+{0}", "QUJD".repeat(80));
+    let body = json!({"model": "claude-test", "max_tokens": 8,
+        "metadata": {"note": "write to jane.roe@acmemail.com today"},
+        "messages": [{"role": "user", "content": [
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": picture}},
+            {"type": "image", "source": {"type": "url", "url": format!("data:image/png;base64,{picture}")}}]}]});
+    let mut host = post("/v1/messages", &[]);
+    send(&mut exchange(&config("")), &mut host, &body);
+    assert!(host.reply.is_none());
+    let sent: Value = serde_json::from_slice(&host.request_body).unwrap();
+    assert_eq!(sent["metadata"]["note"], "write to [REDACTED:EMAIL] today");
+    let parts = &sent["messages"][0]["content"];
+    assert_eq!(parts[0]["source"]["data"], picture.as_str());
+    assert_eq!(
+        parts[1]["source"]["url"],
+        format!("data:image/png;base64,{picture}")
+    );
+}
+
+#[test]
 fn injection_in_a_tool_result_is_refused_in_the_anthropic_shape() {
     let mut host = post("/v1/messages", &[]);
     let mut ex = exchange(&config(""));
