@@ -62,6 +62,9 @@ pub struct AuditRecord<'a> {
     /// What a protocol gateway did along the way (tools removed, results blocked, ...).
     #[serde(skip_serializing_if = "<[AuditEvent]>::is_empty")]
     pub events: &'a [AuditEvent],
+    /// For LLM API calls: what the filter did to the call and its answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm: Option<&'a LlmAudit>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -88,6 +91,38 @@ pub struct AuditEvent {
     pub subject: String,
     pub rule: String,
     pub reason: String,
+}
+
+/// An LLM API call as the audit line records it (sub-types and counts, never values).
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct LlmAudit {
+    pub model: Option<String>,
+    pub stream: bool,
+    /// Sub-type of each value masked in the request (restorable placeholders).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub masked: Vec<String>,
+    /// Placeholders restored to their values in the answer.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub restored: usize,
+    /// Spans redacted in the answer.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub answer_redactions: usize,
+    /// Action types of the tool calls the model made (each was judged).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<String>,
+    /// Where the call was stopped, if it was: `request`, `answer` or `stream`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_at: Option<&'static str>,
+}
+
+impl LlmAudit {
+    /// Whether the filter changed or stopped anything.
+    pub fn is_eventful(&self) -> bool {
+        !self.masked.is_empty()
+            || self.restored > 0
+            || self.answer_redactions > 0
+            || self.blocked_at.is_some()
+    }
 }
 
 #[derive(Serialize)]
@@ -132,6 +167,7 @@ impl<'a> AuditRecord<'a> {
             detections: Vec::new(),
             redactions: 0,
             events: &[],
+            llm: None,
         }
     }
 

@@ -218,6 +218,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         raw = self._read_body()
+        if self.headers.get("content-encoding", "").lower() == "gzip":
+            raw = gzip.decompress(raw)
         with self.lock:
             self.recorded.append({
                 "method": "POST", "path": self.path,

@@ -130,6 +130,16 @@ impl KeywordSetBuilder {
         }
     }
 
+    /// Every keyword (normalised), anchors and context words alike, with each of its owners.
+    pub fn owned_patterns(&self) -> impl Iterator<Item = (&str, Owner)> + '_ {
+        [&self.anchors, &self.context].into_iter().flat_map(|set| {
+            set.patterns
+                .iter()
+                .zip(&set.tags)
+                .flat_map(|(p, tags)| tags.iter().map(move |t| (p.as_str(), t.owner)))
+        })
+    }
+
     /// Add context keywords: only matched near anchors.
     pub fn add_context(&mut self, owner: Owner, code: u16, specs: &[&str]) {
         for spec in specs {

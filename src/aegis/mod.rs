@@ -17,6 +17,7 @@ mod entropy;
 mod exfiltration;
 mod finding;
 mod generic_secrets;
+mod hold;
 mod injection;
 mod injection_lexicon;
 pub mod json_text;
@@ -50,6 +51,8 @@ pub struct Scanner {
     /// Settings per type, in [`DetectionType::ALL`] order.
     types: [TypeSettings; 5],
     keywords: KeywordIndex,
+    /// The same keywords, for streams asking which tails may still become a detection.
+    hold: hold::HoldIndex,
     credentials: Credentials,
     pii: Pii,
     code_safety: CodeSafety,
@@ -184,9 +187,11 @@ impl Scanner {
         let types: [TypeSettings; 5] = types
             .try_into()
             .map_err(|_| ConfigError::new("aegis", "internal: one setting per detection type"))?;
+        let hold = hold::HoldIndex::new(builder.owned_patterns());
         Ok(Scanner {
             enabled: config.enabled,
             types,
+            hold,
             keywords: builder.build()?,
             credentials: Credentials::new()?,
             pii: Pii::new()?,

@@ -37,16 +37,8 @@ pub fn request(
         Ok(findings) => findings,
         Err(e) => return BodyVerdict::unscannable(e),
     };
-    let now = host.now_nanos();
-    let (decision, action_type) = judge::decide(
-        engine,
-        facts,
-        host,
-        now,
-        action,
-        &findings,
-        facts.approval_token.as_deref(),
-    );
+    let (decision, action_type) =
+        judge::decide_request(engine, facts, host, action, judge::Scan::of(&findings));
     BodyVerdict {
         decision,
         action: Some(action_type),

@@ -6,6 +6,7 @@ use crate::aegis::{Action as ScanAction, Finding, ScanReport};
 use crate::config::Engine;
 use crate::decision::Decision;
 use crate::detection::Detection;
+use crate::host::Host;
 use crate::policy::aegis::Aegis;
 use crate::policy::state::SharedStore;
 use crate::policy::{Action, Envelope, Request};
@@ -16,7 +17,36 @@ pub const SCAN_RULE: &str = "aegis";
 /// Rule id of denials because content could not be scanned completely.
 pub const UNSCANNABLE_RULE: &str = "aegis.unscannable";
 
-/// Decide on `action` with the scanner's `findings` attached, against the proxy's shared state
+/// What the scanner found in an action's content, as policy conditions see it (`aegis.*`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scan<'a> {
+    pub findings: &'a [Finding],
+    /// The role of the text each finding was found in (LLM messages), parallel to `findings`;
+    /// empty when the content has no roles.
+    pub roles: &'a [&'static str],
+    /// False when the content went unscanned (`aegis.scanned` is then false).
+    pub scanned: bool,
+}
+
+impl<'a> Scan<'a> {
+    pub fn of(findings: &'a [Finding]) -> Scan<'a> {
+        Scan {
+            findings,
+            roles: &[],
+            scanned: true,
+        }
+    }
+
+    pub fn with_roles(findings: &'a [Finding], roles: &'a [&'static str]) -> Scan<'a> {
+        Scan {
+            findings,
+            roles,
+            scanned: true,
+        }
+    }
+}
+
+/// Decide on `action` with the scanner's results attached, against the proxy's shared state
 /// (rate limits, sessions, used approval tokens); returns the decision and the action type.
 pub fn decide(
     engine: &Engine,
@@ -24,12 +54,16 @@ pub fn decide(
     store: &(impl SharedStore + ?Sized),
     now_nanos: u64,
     action: Action,
-    findings: &[Finding],
+    scan: Scan<'_>,
     approval_token: Option<&str>,
 ) -> (Decision, String) {
     let mut envelope = Envelope::for_request(facts, &engine.agent, action, now_nanos);
-    let detections: Vec<Detection> = findings.iter().map(|f| f.detection.clone()).collect();
-    envelope.aegis = Aegis::from_detections(&detections);
+    if scan.scanned {
+        let detections: Vec<Detection> =
+            scan.findings.iter().map(|f| f.detection.clone()).collect();
+        envelope.aegis = Aegis::from_detections(&detections).with_roles(scan.roles);
+    }
+    let findings = scan.findings;
     let verdict = engine.policy.evaluate(
         store,
         &envelope,
@@ -45,6 +79,20 @@ pub fn decide(
         }
     }
     (decision, envelope.action.kind)
+}
+
+/// Decide on the request's own action, presenting its approval token (read, and taken off the
+/// request, at request headers).
+pub fn decide_request(
+    engine: &Engine,
+    facts: &RequestFacts,
+    host: &impl Host,
+    action: Action,
+    scan: Scan<'_>,
+) -> (Decision, String) {
+    let now = host.now_nanos();
+    let token = facts.approval_token.as_deref();
+    decide(engine, facts, host, now, action, scan, token)
 }
 
 /// The first finding whose configured action is `block`.

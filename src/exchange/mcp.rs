@@ -104,7 +104,7 @@ impl<H: Host> Inspector for FilterInspector<'_, H> {
             self.host,
             self.now,
             action,
-            &findings,
+            judge::Scan::of(&findings),
             self.token,
         );
         self.findings.extend(findings);
@@ -116,8 +116,15 @@ impl<H: Host> Inspector for FilterInspector<'_, H> {
         // A side-effect-free question: no rate-limit counts or session history are touched.
         let action = policy_action(a, Value::Null);
         let store = MemoryStore::default();
-        let (decision, _) =
-            judge::decide(self.engine, self.facts, &store, self.now, action, &[], None);
+        let (decision, _) = judge::decide(
+            self.engine,
+            self.facts,
+            &store,
+            self.now,
+            action,
+            judge::Scan::of(&[]),
+            None,
+        );
         if decision.outcome == Outcome::Deny {
             denial(&decision)
         } else {
@@ -166,7 +173,15 @@ fn session_request(
     );
     let now = host.now_nanos();
     let token = facts.approval_token.as_deref();
-    let (decision, action_type) = judge::decide(engine, facts, host, now, action, &[], token);
+    let (decision, action_type) = judge::decide(
+        engine,
+        facts,
+        host,
+        now,
+        action,
+        judge::Scan::of(&[]),
+        token,
+    );
     BodyVerdict {
         action: Some(action_type),
         ..BodyVerdict::decided(decision)
@@ -237,6 +252,7 @@ impl McpState {
                     reply: Some(Reply {
                         status: reply.status,
                         content_type: reply.content_type,
+                        headers: Vec::new(),
                         body: reply.body,
                     }),
                     rewrite: None,

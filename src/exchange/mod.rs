@@ -1,10 +1,13 @@
 //! One HTTP exchange as the filter sees it: gather facts from the headers, buffer the body up to
-//! the limit, hand it to the route that understands it (plain HTTP, the MCP gateway), reply on
-//! denial, inspect the answer where the route wants to, and write the audit line when the stream
-//! ends. This is the whole request path; the proxy-wasm adapter only forwards its callbacks here.
+//! the limit, hand it to the route that understands it (plain HTTP, the MCP gateway, an LLM
+//! API), reply on denial, inspect the answer where the route wants to, and write the audit line
+//! when the stream ends. This is the whole request path; the proxy-wasm adapter only forwards
+//! its callbacks here.
 
+mod aegis_text;
 mod http;
 mod judge;
+mod llm;
 mod mcp;
 
 use std::rc::Rc;
@@ -14,7 +17,9 @@ use crate::audit::{AuditEvent, AuditRecord};
 use crate::config::{Engine, OversizeAction};
 use crate::decision::Decision;
 use crate::host::{Direction, Host, LogLevel, Metric};
+use crate::protocol::llm::detect;
 use crate::request::RequestFacts;
+use llm::AnswerVerdict;
 
 /// Whether the proxy should continue the stream or hold it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +35,8 @@ const BODY_LIMIT_RULE: &str = "body.max_bytes";
 pub(crate) struct Reply {
     pub status: u32,
     pub content_type: &'static str,
+    /// Headers beside `content-type` and `x-authensor-decision`.
+    pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
 }
 
@@ -70,6 +77,7 @@ impl BodyVerdict {
 enum Route {
     Http,
     Mcp(Box<mcp::McpState>),
+    Llm(Box<llm::LlmState>),
 }
 
 /// Per-request state. Created for every stream, dropped when it ends.
@@ -121,7 +129,7 @@ impl Exchange {
         })
     }
 
-    pub fn on_response_headers<H: Host>(&mut self, host: &mut H, _end_of_stream: bool) -> Flow {
+    pub fn on_response_headers<H: Host>(&mut self, host: &mut H, end_of_stream: bool) -> Flow {
         self.timed(host, |me, host| {
             if me.replied.is_some() {
                 return Flow::Continue;
@@ -129,6 +137,10 @@ impl Exchange {
             match &mut me.route {
                 Route::Http => Flow::Continue,
                 Route::Mcp(state) => state.response_headers(&me.engine, host),
+                Route::Llm(state) => {
+                    let (flow, verdict) = state.response_headers(&me.engine, host, end_of_stream);
+                    me.answer_verdict(host, verdict, flow)
+                }
             }
         })
     }
@@ -148,8 +160,38 @@ impl Exchange {
                 Route::Mcp(state) => {
                     state.response_body(&me.engine, &me.facts, host, body_size, end_of_stream)
                 }
+                Route::Llm(state) => {
+                    let (flow, verdict) =
+                        state.response_body(&me.engine, &me.facts, host, body_size, end_of_stream);
+                    me.answer_verdict(host, verdict, flow)
+                }
             }
         })
+    }
+
+    /// Apply what a route decided about the answer: a refusal replaces it (its headers have not
+    /// gone downstream), an ended stream only changes the decision the audit line records.
+    fn answer_verdict<H: Host>(
+        &mut self,
+        host: &mut H,
+        verdict: AnswerVerdict,
+        flow: Flow,
+    ) -> Flow {
+        match verdict {
+            AnswerVerdict::Pass => flow,
+            AnswerVerdict::Ended(decision) => {
+                self.decision = Some(decision);
+                flow
+            }
+            AnswerVerdict::Refuse(decision) => {
+                if let Route::Llm(state) = &mut self.route {
+                    state.refused("answer");
+                }
+                self.refuse(host, &decision, None);
+                self.decision = Some(decision);
+                Flow::Pause
+            }
+        }
     }
 
     /// The stream is over: write its audit line.
@@ -162,10 +204,18 @@ impl Exchange {
                 "the request ended before a decision was made; nothing was forwarded".into(),
             )
         });
-        if let Route::Mcp(state) = &mut self.route {
-            state.drain_notes(&mut self.events, &mut self.findings);
+        match &mut self.route {
+            Route::Mcp(state) => state.drain_notes(&mut self.events, &mut self.findings),
+            Route::Llm(state) => state.drain_notes(&mut self.events, &mut self.findings),
+            Route::Http => {}
         }
-        let eventful = !self.events.is_empty() || !self.findings.is_empty();
+        let llm = match &self.route {
+            Route::Llm(state) => Some(state.audit()),
+            _ => None,
+        };
+        let eventful = !self.events.is_empty()
+            || !self.findings.is_empty()
+            || llm.is_some_and(|l| l.is_eventful());
         if decision.is_allowed() && !eventful && !self.engine.audit.log_allowed {
             return;
         }
@@ -180,6 +230,7 @@ impl Exchange {
             self.added_nanos,
         );
         record.add_details(&self.findings, self.redactions, &self.events);
+        record.llm = llm;
         host.log(LogLevel::Info, &record.to_line());
     }
 
@@ -207,6 +258,19 @@ impl Exchange {
         if let Some(gateway) = &self.engine.mcp {
             if gateway.handles_path(&self.facts.path) {
                 self.route = Route::Mcp(Box::default());
+            }
+        }
+        let f = &self.facts;
+        let llm_call = matches!(self.route, Route::Http)
+            .then(|| detect::detect(&self.engine.llm, &f.method, &f.host_without_port(), &f.path))
+            .flatten();
+        if let Some(format) = llm_call {
+            let mut state = llm::LlmState::new(format);
+            let refused = state.request_headers(&self.engine, host);
+            self.action = Some(state.action_type());
+            self.route = Route::Llm(Box::new(state));
+            if let Some(decision) = refused {
+                return self.decide(host, decision, None);
             }
         }
         // A request without a body is decided now; others once the whole body is buffered.
@@ -256,9 +320,12 @@ impl Exchange {
         let engine = Rc::clone(&self.engine);
         let mut verdict = match &mut self.route {
             Route::Mcp(state) => state.request(&engine, &self.facts, host, body),
+            Route::Llm(state) => state.request(&engine, &self.facts, host, body),
             _ => http::request(&engine, &self.facts, host, body),
         };
-        self.action = verdict.action.clone();
+        if verdict.action.is_some() {
+            self.action = verdict.action.clone();
+        }
         self.findings = std::mem::take(&mut verdict.findings);
         if let (Some(new_body), true) = (&verdict.rewrite, verdict.decision.is_allowed()) {
             if !engine.body.hold_headers && new_body.len() != body.len() {
@@ -310,24 +377,39 @@ impl Exchange {
             host.count(Metric::RequestsAllowed, 1);
         } else {
             host.count(Metric::RequestsDenied, 1);
-            let reply = reply.unwrap_or_else(|| Reply {
-                status: decision.status,
-                content_type: "application/json",
-                body: decision.reply_body(&self.facts.request_id).into_bytes(),
-            });
-            let retry_after = decision.retry_after.map(|s| s.to_string());
-            let mut headers = vec![
-                ("content-type", reply.content_type),
-                ("x-authensor-decision", decision.outcome.as_str()),
-            ];
-            if let Some(seconds) = &retry_after {
-                headers.push(("retry-after", seconds));
+            if let Route::Llm(state) = &mut self.route {
+                state.refused("request");
             }
-            host.send_reply(reply.status, &headers, &reply.body);
-            self.replied = Some(reply.status);
+            self.refuse(host, &decision, reply);
         }
         self.decision = Some(decision);
         self.flow_after_decision()
+    }
+
+    /// Answer the downstream with a refusal: the route's own shape when it has one, else the
+    /// generic JSON error.
+    fn refuse<H: Host>(&mut self, host: &mut H, decision: &Decision, reply: Option<Reply>) {
+        let request_id = &self.facts.request_id;
+        let reply = reply.unwrap_or_else(|| match &self.route {
+            Route::Llm(state) => state.reply(decision, request_id),
+            _ => Reply {
+                status: decision.status,
+                content_type: "application/json",
+                headers: Vec::new(),
+                body: decision.reply_body(request_id).into_bytes(),
+            },
+        });
+        let retry_after = decision.retry_after.map(|s| s.to_string());
+        let mut headers = vec![
+            ("content-type", reply.content_type),
+            ("x-authensor-decision", decision.outcome.as_str()),
+        ];
+        if let Some(seconds) = &retry_after {
+            headers.push(("retry-after", seconds));
+        }
+        headers.extend(reply.headers.iter().map(|(k, v)| (*k, v.as_str())));
+        host.send_reply(reply.status, &headers, &reply.body);
+        self.replied = Some(reply.status);
     }
 
     fn flow_after_decision(&self) -> Flow {

@@ -9,7 +9,9 @@
 //! | `aegis.count` | number of detections |
 //! | `aegis.types` | distinct detection types, e.g. `["injection","pii"]` (`aegis.types.0`) |
 //! | `aegis.<type>.level` / `.score` / `.count` | per type (`injection`, `pii`, `credentials`, `code_safety`, `exfiltration`); `"none"`/0/0 when absent |
-//! | `aegis.detections.<i>.type` / `.subType` / `.severity` / `.path` / `.rule` / `.confidence` | each detection |
+//! | `aegis.detections.<i>.type` / `.subType` / `.severity` / `.path` / `.rule` / `.confidence` / `.role` | each detection |
+//! | `aegis.byRole.<role>.level` / `.score` / `.count` | detections in texts of one role (LLM calls: `system`, `user`, `assistant`, `tool`) |
+//! | `aegis.byRole.<role>.<type>.level` / `.score` / `.count` | the same, per type: `aegis.byRole.tool.injection.level` |
 
 use serde::Deserialize;
 
@@ -24,11 +26,29 @@ pub const TYPES: [DetectionType; 5] = [
     DetectionType::Exfiltration,
 ];
 
+/// The roles a text can play in an LLM conversation, in a fixed order (index into
+/// [`Aegis::by_role`]).
+pub const ROLES: [&str; 4] = ["system", "user", "assistant", "tool"];
+
 /// Count and highest severity of one detection type.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TypeSummary {
     pub count: u32,
     pub max: Option<Severity>,
+}
+
+impl TypeSummary {
+    fn add(&mut self, severity: Severity) {
+        self.count = self.count.saturating_add(1);
+        self.max = self.max.max(Some(severity));
+    }
+}
+
+/// The detections found in the texts of one role: overall and per type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoleSummary {
+    pub all: TypeSummary,
+    pub by_type: [TypeSummary; 5],
 }
 
 /// Scanner results as conditions see them.
@@ -38,6 +58,9 @@ pub struct Aegis {
     pub max: Option<Severity>,
     pub by_type: [TypeSummary; 5],
     pub detections: Vec<Detection>,
+    /// The role of the text each detection was found in (index into [`ROLES`]), when known.
+    pub roles: Vec<Option<usize>>,
+    pub by_role: [RoleSummary; 4],
 }
 
 impl Aegis {
@@ -50,13 +73,39 @@ impl Aegis {
         };
         for d in detections {
             aegis.max = aegis.max.max(Some(d.severity));
-            if let Some(i) = type_index(d.kind) {
-                let t = &mut aegis.by_type[i];
-                t.count = t.count.saturating_add(1);
-                t.max = t.max.max(Some(d.severity));
+            if let Some(t) = type_index(d.kind).and_then(|i| aegis.by_type.get_mut(i)) {
+                t.add(d.severity);
             }
         }
         aegis
+    }
+
+    /// Attribute the detections to the roles of the texts they were found in (`roles[i]` for
+    /// detection `i`, a name of [`ROLES`]; other names and missing entries count for no role).
+    pub fn with_roles(mut self, roles: &[&str]) -> Aegis {
+        self.roles = roles
+            .iter()
+            .map(|r| ROLES.iter().position(|known| known == r))
+            .collect();
+        for (d, role) in self.detections.iter().zip(&self.roles) {
+            let Some(summary) = role.and_then(|r| self.by_role.get_mut(r)) else {
+                continue;
+            };
+            summary.all.add(d.severity);
+            if let Some(t) = type_index(d.kind).and_then(|i| summary.by_type.get_mut(i)) {
+                t.add(d.severity);
+            }
+        }
+        self
+    }
+
+    /// The role of detection `i`, if known.
+    pub fn role_of(&self, i: usize) -> Option<&'static str> {
+        self.roles
+            .get(i)
+            .copied()
+            .flatten()
+            .and_then(|r| ROLES.get(r).copied())
     }
 
     /// Distinct detection types present, in [`TYPES`] order.
@@ -71,6 +120,10 @@ impl Aegis {
 
 pub fn type_index(kind: DetectionType) -> Option<usize> {
     TYPES.iter().position(|t| *t == kind)
+}
+
+pub fn role_index(name: &str) -> Option<usize> {
+    ROLES.iter().position(|r| *r == name)
 }
 
 pub fn type_named(name: &str) -> Option<DetectionType> {
@@ -114,6 +167,8 @@ struct DetectionDoc {
     rule: String,
     #[serde(default)]
     confidence: Option<f32>,
+    #[serde(default)]
+    role: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for Aegis {
@@ -121,7 +176,17 @@ impl<'de> Deserialize<'de> for Aegis {
         use serde::de::Error;
         let doc = AegisDoc::deserialize(d)?;
         let mut detections = Vec::with_capacity(doc.detections.len());
+        let mut roles = Vec::with_capacity(doc.detections.len());
         for x in doc.detections {
+            if let Some(role) = &x.role {
+                if role_index(role).is_none() {
+                    return Err(D::Error::custom(format!(
+                        "unknown role {role:?}, expected one of {}",
+                        ROLES.join(", ")
+                    )));
+                }
+            }
+            roles.push(x.role.unwrap_or_default());
             let kind = type_named(&x.kind).ok_or_else(|| {
                 D::Error::custom(format!("unknown detection type {:?}, expected one of injection, pii, credentials, code_safety, exfiltration", x.kind))
             })?;
@@ -151,7 +216,8 @@ impl<'de> Deserialize<'de> for Aegis {
                 preview: String::new(),
             });
         }
-        Ok(Aegis::from_detections(&detections))
+        let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
+        Ok(Aegis::from_detections(&detections).with_roles(&roles))
     }
 }
 
@@ -197,6 +263,25 @@ mod tests {
     }
 
     #[test]
+    fn summarises_per_role_and_remembers_each_detection_role() {
+        let a = Aegis::from_detections(&[
+            detection(DetectionType::Injection, Severity::High),
+            detection(DetectionType::Injection, Severity::Medium),
+            detection(DetectionType::Pii, Severity::Low),
+        ])
+        .with_roles(&["tool", "user", "nobody"]);
+        let tool = a.by_role[role_index("tool").unwrap()];
+        assert_eq!(tool.all.count, 1);
+        assert_eq!(tool.by_type[0].max, Some(Severity::High));
+        let user = a.by_role[role_index("user").unwrap()];
+        assert_eq!(user.by_type[0].max, Some(Severity::Medium));
+        assert_eq!(a.role_of(0), Some("tool"));
+        assert_eq!(a.role_of(2), None, "unknown roles count for none");
+        assert_eq!(a.role_of(9), None);
+        assert_eq!(a.by_type[0].count, 2, "the overall summary is unchanged");
+    }
+
+    #[test]
     fn reads_detections_from_json() {
         let a: Aegis = serde_json::from_str(
             r#"{"detections":[{"type":"credentials","severity":"critical","subType":"aws_key"}]}"#,
@@ -208,5 +293,14 @@ mod tests {
             serde_json::from_str::<Aegis>(r#"{"detections":[{"type":"x","severity":"low"}]}"#)
                 .is_err()
         );
+        let a: Aegis = serde_json::from_str(
+            r#"{"detections":[{"type":"injection","severity":"high","role":"tool"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(a.role_of(0), Some("tool"));
+        assert!(serde_json::from_str::<Aegis>(
+            r#"{"detections":[{"type":"pii","severity":"low","role":"robot"}]}"#
+        )
+        .is_err());
     }
 }

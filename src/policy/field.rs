@@ -101,6 +101,36 @@ enum Root {
     AegisTypeLevel(DetectionType),
     AegisTypeScore(DetectionType),
     AegisTypeCount(DetectionType),
+    /// `aegis.byRole.<role>` (or `.<type>`): present, composite.
+    AegisRole,
+    AegisRoleStat(usize, Option<DetectionType>, Stat),
+}
+
+/// A summary statistic: `level`, `score` or `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stat {
+    Level,
+    Score,
+    Count,
+}
+
+impl Stat {
+    fn named(name: &str) -> Option<Stat> {
+        match name {
+            "level" => Some(Stat::Level),
+            "score" => Some(Stat::Score),
+            "count" => Some(Stat::Count),
+            _ => None,
+        }
+    }
+
+    fn of<'a>(self, s: aegis::TypeSummary) -> Val<'a> {
+        match self {
+            Stat::Level => Val::str(aegis::level(s.max)),
+            Stat::Score => Val::Num(aegis::score(s.max)),
+            Stat::Count => Val::Num(f64::from(s.count)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +151,7 @@ enum DetectionField {
     Path,
     Rule,
     Confidence,
+    Role,
 }
 
 /// A compiled field path.
@@ -239,12 +270,24 @@ impl Field {
                     DetectionField::Path => Val::str(&d.path),
                     DetectionField::Rule => Val::str(&d.rule),
                     DetectionField::Confidence => Val::Num(f64::from(d.confidence)),
+                    DetectionField::Role => Val::opt(a.role_of(*i)),
                 })
             }
             Root::AegisType(_) => Val::Composite,
             Root::AegisTypeLevel(t) => Val::str(aegis::level(summary(a, *t).max)),
             Root::AegisTypeScore(t) => Val::Num(aegis::score(summary(a, *t).max)),
             Root::AegisTypeCount(t) => Val::Num(f64::from(summary(a, *t).count)),
+            Root::AegisRole => Val::Composite,
+            Root::AegisRoleStat(r, t, stat) => {
+                let role = a.by_role.get(*r).copied().unwrap_or_default();
+                let s = match t {
+                    None => role.all,
+                    Some(t) => aegis::type_index(*t)
+                        .and_then(|i| role.by_type.get(i).copied())
+                        .unwrap_or_default(),
+                };
+                stat.of(s)
+            }
         }
     }
 }
@@ -307,6 +350,7 @@ fn classify(segs: &[&str]) -> (Root, usize) {
                 "path" => Some(DetectionField::Path),
                 "rule" => Some(DetectionField::Rule),
                 "confidence" => Some(DetectionField::Confidence),
+                "role" => Some(DetectionField::Role),
                 _ => None,
             };
             match (index(i), field) {
@@ -314,6 +358,11 @@ fn classify(segs: &[&str]) -> (Root, usize) {
                 _ => (Root::Missing, segs.len()),
             }
         }
+        ["aegis", "byRole"] => (Root::AegisRole, 2),
+        ["aegis", "byRole", role, rest @ ..] => match aegis::role_index(role) {
+            Some(r) => by_role(r, rest),
+            None => (Root::Missing, segs.len()),
+        },
         ["aegis", t, rest @ ..] => match (aegis::type_named(t), rest.first().copied()) {
             (Some(t), None) => (Root::AegisType(t), 2),
             (Some(t), Some("level")) => (Root::AegisTypeLevel(t), 3),
@@ -322,6 +371,23 @@ fn classify(segs: &[&str]) -> (Root, usize) {
             _ => (Root::Missing, segs.len()),
         },
         _ => (Root::Missing, segs.len()),
+    }
+}
+
+/// `aegis.byRole.<role>` followed by `rest`: `level`, `score`, `count`, or a type and one of them.
+fn by_role(r: usize, rest: &[&str]) -> (Root, usize) {
+    let kind = rest.first().and_then(|t| aegis::type_named(t));
+    match (rest, kind) {
+        ([], _) => (Root::AegisRole, 3),
+        ([stat, ..], None) => match Stat::named(stat) {
+            Some(stat) => (Root::AegisRoleStat(r, None, stat), 4),
+            None => (Root::Missing, 3 + rest.len()),
+        },
+        ([_], Some(_)) => (Root::AegisRole, 4),
+        ([_, stat, ..], Some(t)) => match Stat::named(stat) {
+            Some(stat) => (Root::AegisRoleStat(r, Some(t), stat), 5),
+            None => (Root::Missing, 3 + rest.len()),
+        },
     }
 }
 
@@ -370,7 +436,8 @@ mod tests {
             start: 0,
             end: 3,
             preview: String::new(),
-        }]);
+        }])
+        .with_roles(&["tool"]);
         e
     }
 
@@ -422,6 +489,17 @@ mod tests {
         assert_eq!(get("aegis.injection.level"), s("high"));
         assert_eq!(get("aegis.pii.level"), s("none"));
         assert_eq!(get("aegis.pii.count"), Val::Num(0.0));
+        assert_eq!(get("aegis.detections.0.role"), s("tool"));
+        assert_eq!(get("aegis.byRole.tool.injection.level"), s("high"));
+        assert_eq!(get("aegis.byRole.tool.injection.score"), Val::Num(3.0));
+        assert_eq!(get("aegis.byRole.tool.count"), Val::Num(1.0));
+        assert_eq!(get("aegis.byRole.user.injection.count"), Val::Num(0.0));
+        assert_eq!(get("aegis.byRole.user.level"), s("none"));
+        assert_eq!(get("aegis.byRole.tool.pii"), Val::Composite);
+        assert_eq!(get("aegis.byRole"), Val::Composite);
+        assert_eq!(get("aegis.byRole.robot.count"), Val::Missing);
+        assert_eq!(get("aegis.byRole.tool.injection.level.x"), Val::Missing);
+        assert_eq!(get("aegis.byRole.tool.nope"), Val::Missing);
         assert_eq!(get("aegis.detections.0.subType"), s("override"));
         assert_eq!(get("aegis.detections.0.path"), s("$.text"));
         assert_eq!(get("aegis.detections.1.type"), Val::Missing);

@@ -83,14 +83,18 @@ pub fn http_action(facts: &RequestFacts, body: &[u8]) -> Result<Action, BodyErro
         "DELETE" => Operation::Delete,
         _ => Operation::Execute,
     };
-    let host = facts.host_without_port();
-    let resource = format!("{}{}", host.trim_end_matches('.'), facts.path);
     Ok(Action::new(
         kind,
-        resource,
+        resource(facts),
         operation,
         json_parameters(facts, body)?,
     ))
+}
+
+/// `action.resource` of a request: host (lower case, no port or trailing dot) + normalised path.
+pub fn resource(facts: &RequestFacts) -> String {
+    let host = facts.host_without_port();
+    format!("{}{}", host.trim_end_matches('.'), facts.path)
 }
 
 /// A JSON object body becomes the parameters. A body announced as JSON that does not parse is

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use super::edit::{apply_edits, Edit, EditError};
 use super::json_path::{str_field, Texts};
 use super::{anthropic, openai_chat, openai_responses, Api, Format, Malformed, Role, TextItem};
+use crate::protocol::mcp::strict_json;
 
 /// A parsed request of a recognised API.
 #[derive(Debug)]
@@ -101,9 +102,13 @@ impl LlmRequest {
     }
 }
 
-/// The one place bodies become JSON values.
+/// Deepest nesting a request body may have.
+const MAX_DEPTH: usize = 128;
+
+/// The one place bodies become JSON values: strictly, so that the provider cannot read a body
+/// differently from the filter (duplicate keys, nesting beyond [`MAX_DEPTH`] are refused).
 fn parse_json(body: &[u8]) -> Result<Value, Malformed> {
-    serde_json::from_slice(body)
+    strict_json::parse(body, MAX_DEPTH)
         .map_err(|e| Malformed(format!("the request body is not valid JSON: {e}")))
 }
 
@@ -140,6 +145,7 @@ mod tests {
             br#"{"model": 4, "messages": []}"#,
             br#"{"messages": [], "stream": "yes"}"#,
             br#"{"model": "m"}"#,
+            br#"{"model": "m", "messages": [{"role": "user", "content": "hi", "content": "x"}]}"#,
         ] {
             assert!(
                 LlmRequest::parse(chat, bad).is_err(),
