@@ -20,10 +20,6 @@ use crate::protocol::mcp::gateway::{
 /// One thing to count (or, for [`Metric::AddedLatencyUs`], to record in a histogram).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Metric<'a> {
-    /// Same series as `Requests(Outcome::Allow)`; kept for call sites that only know allow/deny.
-    RequestsAllowed,
-    /// Same series as `Requests(Outcome::Deny)`, whatever the denial's outcome.
-    RequestsDenied,
     /// A decided request, by outcome: `authensor_requests_total{outcome}`.
     Requests(Outcome),
     /// A request stopped by a rule: `authensor_denials_total{policy,rule}`.
@@ -66,9 +62,7 @@ impl Metric<'_> {
     /// The metric's name without labels, as Prometheus shows it.
     pub fn family(&self) -> &'static str {
         match self {
-            Metric::RequestsAllowed | Metric::RequestsDenied | Metric::Requests(_) => {
-                "authensor_requests_total"
-            }
+            Metric::Requests(_) => "authensor_requests_total",
             Metric::Denial { .. } => "authensor_denials_total",
             Metric::Detection { .. } => "authensor_detections_total",
             Metric::Redactions => "authensor_redactions_total",
@@ -162,8 +156,6 @@ impl MetricCatalog {
             out.push_str(";.;");
         };
         match *metric {
-            Metric::RequestsAllowed => label("outcome", Outcome::Allow.as_str()),
-            Metric::RequestsDenied => label("outcome", Outcome::Deny.as_str()),
             Metric::Requests(outcome) => label("outcome", outcome.as_str()),
             Metric::Denial { policy, rule } => {
                 let policy = match policy {
@@ -299,10 +291,6 @@ mod tests {
             "outcome=.=rate_limited;.;authensor_requests_total"
         );
         assert_eq!(
-            name(&c, Metric::RequestsDenied),
-            name(&c, Metric::Requests(Outcome::Deny))
-        );
-        assert_eq!(
             name(
                 &c,
                 Metric::Denial {
@@ -410,7 +398,7 @@ mod tests {
         };
         let first = [
             id(Metric::Requests(Outcome::Allow)),
-            id(Metric::RequestsAllowed),
+            id(Metric::Requests(Outcome::Allow)),
             id(Metric::AddedLatencyUs),
         ];
         for i in 0..MAX_SERIES + 10 {

@@ -209,6 +209,14 @@ impl Exchange {
             Route::Llm(state) => state.drain_notes(&mut self.events, &mut self.findings),
             Route::Http => {}
         }
+        host.record(Metric::AddedLatencyUs, self.added_nanos / 1_000);
+        for f in &self.findings {
+            let (kind, sub_type) = (f.detection.kind, f.detection.sub_type.as_str());
+            host.count(Metric::Detection { kind, sub_type }, 1);
+        }
+        if self.redactions > 0 {
+            host.count(Metric::Redactions, self.redactions as i64);
+        }
         let llm = match &self.route {
             Route::Llm(state) => Some(state.audit()),
             _ => None,
@@ -373,10 +381,15 @@ impl Exchange {
     }
 
     fn decide<H: Host>(&mut self, host: &mut H, decision: Decision, reply: Option<Reply>) -> Flow {
-        if decision.is_allowed() {
-            host.count(Metric::RequestsAllowed, 1);
-        } else {
-            host.count(Metric::RequestsDenied, 1);
+        host.count(Metric::Requests(decision.outcome), 1);
+        if !decision.is_allowed() {
+            host.count(
+                Metric::Denial {
+                    policy: decision.policy.as_deref(),
+                    rule: decision.rule.as_deref(),
+                },
+                1,
+            );
             if let Route::Llm(state) = &mut self.route {
                 state.refused("request");
             }

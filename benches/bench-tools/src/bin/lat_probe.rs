@@ -104,7 +104,8 @@ fn bad(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, format!("bad {what}"))
 }
 
-/// Reads one response with a content-length body (what Envoy and bench-upstream send); returns its status.
+/// Reads one response, its body framed by content-length or chunked (the filter re-frames answers
+/// it may rewrite); returns its status.
 fn read_response(input: &mut BufReader<TcpStream>) -> io::Result<u16> {
     let mut line = String::new();
     input.read_line(&mut line)?;
@@ -114,6 +115,7 @@ fn read_response(input: &mut BufReader<TcpStream>) -> io::Result<u16> {
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| bad("status line"))?;
     let mut length = 0usize;
+    let mut chunked = false;
     loop {
         line.clear();
         if input.read_line(&mut line)? == 0 {
@@ -127,8 +129,31 @@ fn read_response(input: &mut BufReader<TcpStream>) -> io::Result<u16> {
             if k.eq_ignore_ascii_case("content-length") {
                 length = v.trim().parse().map_err(|_| bad("content-length"))?;
             }
+            if k.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked") {
+                chunked = true;
+            }
         }
     }
-    io::copy(&mut input.take(length as u64), &mut io::sink())?;
-    Ok(status)
+    if !chunked {
+        io::copy(&mut input.take(length as u64), &mut io::sink())?;
+        return Ok(status);
+    }
+    loop {
+        line.clear();
+        input.read_line(&mut line)?;
+        let size = line.trim_end().split(';').next().unwrap_or("");
+        let size = usize::from_str_radix(size, 16).map_err(|_| bad("chunk size"))?;
+        if size == 0 {
+            // Trailers, up to the blank line.
+            loop {
+                line.clear();
+                if input.read_line(&mut line)? == 0 || line.trim_end().is_empty() {
+                    return Ok(status);
+                }
+            }
+        }
+        io::copy(&mut input.by_ref().take(size as u64), &mut io::sink())?;
+        line.clear();
+        input.read_line(&mut line)?;
+    }
 }
