@@ -1,7 +1,6 @@
 """The filter's metrics in a real Envoy's /stats/prometheus: labelled through the stats_tags in
 filter-config/envoy-stats-config.json (the same block as examples/envoy.yaml), counted per request.
-Parse failures are not counted by the request path yet (xfail); the other counters are.
-wired to them."""
+Parse failures are not counted by the request path yet (xfail); the other counters are."""
 
 from __future__ import annotations
 
