@@ -28,6 +28,8 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from harness import read_request_body
+
 DEFAULT_REPLY = "Hello from the test upstream."
 # A string in the shape of an AWS access key id. Made up here; not from any corpus.
 SECRET = "AKIA" + "QZ7TW2LMPX4RNB6C"
@@ -241,18 +243,7 @@ class Handler(BaseHTTPRequestHandler):
         return self._send_json(200, api[1](model, "".join(pieces), tool))
 
     def _read_body(self) -> bytes:
-        if self.headers.get("transfer-encoding", "").lower() == "chunked":
-            out = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return out
-                out += self.rfile.read(size)
-                self.rfile.readline()
-        length = int(self.headers.get("content-length") or 0)
-        return self.rfile.read(length) if length else b""
+        return read_request_body(self)
 
     def _send_json(self, status: int, payload) -> None:
         body = json.dumps(payload).encode()
