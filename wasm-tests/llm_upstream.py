@@ -28,7 +28,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from harness import read_request_body
+from harness import read_request_body, stop_process
 
 DEFAULT_REPLY = "Hello from the test upstream."
 # A string in the shape of an AWS access key id. Made up here; not from any corpus.
@@ -315,13 +315,8 @@ class LlmUpstream:
                 time.sleep(0.02)
 
     def __exit__(self, *exc) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_process(self.proc)
         if self.proc:
             for stream in (self.proc.stdout, self.proc.stderr):
                 stream.close()

@@ -57,13 +57,8 @@ class McpServer:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            harness.stop_process(self.proc)
         self.stderr.close()
 
     def _read_port(self) -> int:
