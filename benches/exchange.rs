@@ -63,6 +63,15 @@ struct MemHost {
     started: Instant,
 }
 
+impl MemHost {
+    fn side(&self, dir: Direction) -> &[(String, String)] {
+        match dir {
+            Direction::Request => &self.headers,
+            Direction::Response => &[],
+        }
+    }
+}
+
 impl Host for MemHost {
     fn now_nanos(&self) -> u64 {
         1_767_225_600_000_000_000 + self.started.elapsed().as_nanos() as u64
@@ -72,14 +81,13 @@ impl Host for MemHost {
             .set(self.logged_bytes.get() + message.len());
     }
     fn header(&self, dir: Direction, name: &str) -> Option<String> {
-        let headers = match dir {
-            Direction::Request => &self.headers[..],
-            Direction::Response => &[],
-        };
-        headers
+        self.side(dir)
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.clone())
+    }
+    fn headers(&self, dir: Direction) -> Vec<(String, String)> {
+        self.side(dir).to_vec()
     }
     fn set_header(&mut self, _dir: Direction, _name: &str, _value: Option<&str>) {}
     fn body(&self, dir: Direction, start: usize, len: usize) -> Option<Vec<u8>> {

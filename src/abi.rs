@@ -15,6 +15,11 @@ extern "C" {
         return_value_data: *mut *mut u8,
         return_value_size: *mut usize,
     ) -> u32;
+    fn proxy_get_header_map_pairs(
+        map_type: u32,
+        return_map_data: *mut *mut u8,
+        return_map_size: *mut usize,
+    ) -> u32;
     fn proxy_replace_header_map_value(
         map_type: u32,
         key_data: *const u8,
@@ -80,6 +85,16 @@ pub fn header(map_type: u32, name: &str) -> Option<Vec<u8>> {
     let status = unsafe {
         proxy_get_header_map_value(map_type, name.as_ptr(), name.len(), &mut data, &mut size)
     };
+    // SAFETY: returned by the call above.
+    let value = unsafe { owned(data, size) };
+    (status == OK).then_some(value)
+}
+
+/// A whole header map, serialised (see [`crate::host::decode_header_map`]).
+pub fn header_map(map_type: u32) -> Option<Vec<u8>> {
+    let (mut data, mut size) = (null_mut(), 0);
+    // SAFETY: pointers to live locals; the returned buffer is owned below.
+    let status = unsafe { proxy_get_header_map_pairs(map_type, &mut data, &mut size) };
     // SAFETY: returned by the call above.
     let value = unsafe { owned(data, size) };
     (status == OK).then_some(value)

@@ -18,7 +18,7 @@ use crate::abi;
 use crate::audit::chain::{seal_if_audit, Chain};
 use crate::config::Engine;
 use crate::exchange::{Exchange, Flow};
-use crate::host::{Direction, Host, LogLevel, Metric};
+use crate::host::{decode_header_map, Direction, Header, Host, LogLevel, Metric};
 use crate::metrics::{MetricCatalog, MetricType, Registry};
 
 proxy_wasm::main! {{
@@ -201,6 +201,12 @@ impl Host for ProxyHost {
 
     fn header(&self, dir: Direction, name: &str) -> Option<String> {
         abi::header(headers(dir), name).map(|v| String::from_utf8_lossy(&v).into_owned())
+    }
+
+    fn headers(&self, dir: Direction) -> Vec<Header> {
+        abi::header_map(headers(dir))
+            .and_then(|bytes| decode_header_map(&bytes))
+            .unwrap_or_default()
     }
 
     fn set_header(&mut self, dir: Direction, name: &str, value: Option<&str>) {

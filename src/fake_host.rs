@@ -4,7 +4,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 
 use crate::audit::is_audit_line;
-use crate::host::{Direction, Host, LogLevel, Metric};
+use crate::host::{Direction, Header, Host, LogLevel, Metric};
 use crate::metrics::MetricCatalog;
 
 /// A reply the filter sent: status, headers, body.
@@ -89,6 +89,10 @@ impl Host for FakeHost {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.clone())
+    }
+
+    fn headers(&self, dir: Direction) -> Vec<Header> {
+        FakeHost::headers(self, dir).clone()
     }
 
     fn set_header(&mut self, dir: Direction, name: &str, value: Option<&str>) {

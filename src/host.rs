@@ -31,6 +31,9 @@ pub trait Host {
     fn log(&self, level: LogLevel, message: &str);
     /// One header of the request or response (first value if repeated).
     fn header(&self, dir: Direction, name: &str) -> Option<String>;
+    /// Every header of the request or response, in order: one host call where a dozen
+    /// [`Host::header`] calls would cost a dozen.
+    fn headers(&self, dir: Direction) -> Vec<Header>;
     /// Replace (`Some`) or remove (`None`) a header.
     fn set_header(&mut self, dir: Direction, name: &str, value: Option<&str>);
     /// `len` bytes of the buffered body starting at `start`.
@@ -50,4 +53,83 @@ pub trait Host {
     fn shared_get(&self, key: &str) -> Option<(Vec<u8>, u32)>;
     /// Write a shared-data entry if its token is still `cas` (0 = unconditionally). False on conflict.
     fn shared_set(&self, key: &str, value: &[u8], cas: u32) -> bool;
+}
+
+/// Decode a header map as proxy-wasm serialises it: a little-endian `u32` count, then a `u32`
+/// key size and value size per pair, then each key and value followed by a NUL (required). Values that are
+/// not UTF-8 are decoded lossily; `None` if the bytes do not hold a whole map.
+pub fn decode_header_map(bytes: &[u8]) -> Option<Vec<Header>> {
+    let word = |at: usize| -> Option<usize> {
+        let b = bytes.get(at..at.checked_add(4)?)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
+    let count = word(0)?;
+    let mut sizes_at = 4usize;
+    let mut data_at = count.checked_mul(8)?.checked_add(4)?;
+    let mut out = Vec::with_capacity(count.min(bytes.len() / 10));
+    for _ in 0..count {
+        let (key_len, value_len) = (word(sizes_at)?, word(sizes_at + 4)?);
+        sizes_at += 8;
+        let mut field = |len: usize| -> Option<&[u8]> {
+            let end = data_at.checked_add(len)?;
+            let text = bytes.get(data_at..end)?;
+            (bytes.get(end) == Some(&0)).then_some(())?;
+            data_at = end + 1;
+            Some(text)
+        };
+        let (key, value) = (field(key_len)?, field(value_len)?);
+        out.push((
+            String::from_utf8_lossy(key).into_owned(),
+            String::from_utf8_lossy(value).into_owned(),
+        ));
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_header_map;
+
+    fn encode(pairs: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = (pairs.len() as u32).to_le_bytes().to_vec();
+        for (k, v) in pairs {
+            out.extend((k.len() as u32).to_le_bytes());
+            out.extend((v.len() as u32).to_le_bytes());
+        }
+        for (k, v) in pairs {
+            out.extend(k.as_bytes());
+            out.push(0);
+            out.extend(*v);
+            out.push(0);
+        }
+        out
+    }
+
+    #[test]
+    fn header_maps_decode_in_order_and_lossily() {
+        let bytes = encode(&[(":path", b"/a"), ("x-b", b"\xff1"), ("x-b", b"")]);
+        let map = decode_header_map(&bytes).unwrap();
+        assert_eq!(
+            map,
+            vec![
+                (":path".to_owned(), "/a".to_owned()),
+                ("x-b".to_owned(), "\u{fffd}1".to_owned()),
+                ("x-b".to_owned(), String::new()),
+            ]
+        );
+        assert_eq!(decode_header_map(&encode(&[])).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn truncated_or_hostile_maps_are_refused() {
+        let bytes = encode(&[("a", b"b")]);
+        for cut in 0..bytes.len() {
+            assert_eq!(decode_header_map(&bytes[..cut]), None, "cut at {cut}");
+        }
+        // A count or sizes far beyond the bytes present.
+        assert_eq!(decode_header_map(&u32::MAX.to_le_bytes()), None);
+        let mut huge = encode(&[("a", b"b")]);
+        huge[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(decode_header_map(&huge), None);
+    }
 }

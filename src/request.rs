@@ -66,7 +66,12 @@ impl RequestFacts {
     /// Read the request's facts from the host. Called at request headers: later, once the headers
     /// have gone upstream, the proxy no longer lets the filter read them.
     pub fn gather(host: &impl Host, engine: &Engine) -> RequestFacts {
-        let header = |name: &str| host.header(Direction::Request, name);
+        let all = host.headers(Direction::Request);
+        let header = |name: &str| {
+            all.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
         let raw_path = header(":path").unwrap_or_default();
         RequestFacts {
             method: header(":method").unwrap_or_default(),
@@ -75,7 +80,7 @@ impl RequestFacts {
             raw_path,
             request_id: header("x-request-id").unwrap_or_default(),
             trace_id: header("traceparent").and_then(|t| t.split('-').nth(1).map(str::to_owned)),
-            principal: principal(host, engine),
+            principal: principal(host, engine, &header),
             content_length: header("content-length").and_then(|v| v.trim().parse().ok()),
             content_type: header("content-type"),
             session_id: header("mcp-session-id").filter(|s| !s.is_empty()),
@@ -116,7 +121,11 @@ fn strip_port(address: &str) -> &str {
 }
 
 /// Resolve the principal: mTLS identity, then configured agent, then a trusted header.
-fn principal(host: &impl Host, engine: &Engine) -> Principal {
+fn principal(
+    host: &impl Host,
+    engine: &Engine,
+    header: &impl Fn(&str) -> Option<String>,
+) -> Principal {
     let kind = engine.agent.principal_type.as_str();
     let make = |id: String, source| Principal { id, kind, source };
     let mtls = host
@@ -133,7 +142,7 @@ fn principal(host: &impl Host, engine: &Engine) -> Principal {
         .agent
         .trusted_principal_header
         .as_deref()
-        .and_then(|h| host.header(Direction::Request, h))
+        .and_then(header)
         .filter(|s| !s.is_empty());
     match trusted {
         Some(id) => make(id, PrincipalSource::Header),

@@ -19,46 +19,80 @@ struct Token {
     code_char: bool,
 }
 
-fn classify(text: &str, start: usize, end: usize) -> Token {
-    let bytes = text.as_bytes().get(start..end).unwrap_or(&[]);
-    let letters = bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
-    let puncts = bytes.iter().filter(|b| b.is_ascii_punctuation()).count();
-    let mut case_switch = false;
-    let mut punct_run = false;
-    let mut inner_punct = false;
-    for (i, pair) in bytes.windows(2).enumerate() {
-        let (a, b) = (pair[0], pair[1]);
-        if a.is_ascii_lowercase() && b.is_ascii_uppercase() && i >= 2 {
-            case_switch = true;
+const ALPHA: u8 = 1;
+const LOWER: u8 = 2;
+const UPPER: u8 = 4;
+const PUNCT: u8 = 8;
+/// Quotes next to commas and stops are ordinary prose; other punctuation pairs are not.
+const PROSE: u8 = 16;
+/// The structure characters code is made of.
+const CODE: u8 = 32;
+
+const fn class_table() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let mut c = 0;
+        if b.is_ascii_alphabetic() {
+            c |= ALPHA;
         }
-        // Quotes next to commas and stops are ordinary prose; other pairs are not.
-        let prose = |c: u8| {
-            matches!(
-                c,
-                b'"' | b'\'' | b',' | b'.' | b';' | b':' | b'!' | b'?' | b'(' | b')'
-            )
-        };
-        if a.is_ascii_punctuation() && b.is_ascii_punctuation() && a != b && !(prose(a) && prose(b))
-        {
-            punct_run = true;
+        if b.is_ascii_lowercase() {
+            c |= LOWER;
         }
-        if a.is_ascii_alphabetic() && b.is_ascii_punctuation() && i + 2 < bytes.len() {
-            inner_punct = true;
+        if b.is_ascii_uppercase() {
+            c |= UPPER;
         }
-    }
-    let code_char = bytes.iter().any(|b| {
-        matches!(
+        if b.is_ascii_punctuation() {
+            c |= PUNCT;
+        }
+        if matches!(
+            b,
+            b'"' | b'\'' | b',' | b'.' | b';' | b':' | b'!' | b'?' | b'(' | b')'
+        ) {
+            c |= PROSE;
+        }
+        if matches!(
             b,
             b'=' | b';' | b'{' | b'}' | b'<' | b'>' | b'_' | b'/' | b'@' | b'#'
-        )
-    });
+        ) {
+            c |= CODE;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+}
+
+static CLASS: [u8; 256] = class_table();
+
+fn classify(text: &str, start: usize, end: usize) -> Token {
+    let bytes = text.as_bytes().get(start..end).unwrap_or(&[]);
+    let (mut letters, mut puncts, mut any) = (0u32, 0u32, 0u8);
+    let (mut case_switch, mut punct_run, mut inner_punct) = (false, false, false);
+    let (mut prev, mut prev_class) = (0u8, 0u8);
+    for (i, &b) in bytes.iter().enumerate() {
+        let c = CLASS[usize::from(b)];
+        any |= c;
+        letters += u32::from(c & ALPHA);
+        puncts += u32::from(c & PUNCT != 0);
+        // `i` is the index of the pair's second byte; the first byte has no pair before it.
+        if i > 0 {
+            case_switch |= prev_class & LOWER != 0 && c & UPPER != 0 && i >= 3;
+            if prev_class & c & PUNCT != 0 {
+                punct_run |= prev != b && prev_class & c & PROSE == 0;
+            }
+            inner_punct |= prev_class & ALPHA != 0 && c & PUNCT != 0 && i + 1 < bytes.len();
+        }
+        (prev, prev_class) = (b, c);
+    }
     Token {
         start,
         end,
         glued: letters >= 2 && puncts >= 1 && (punct_run || inner_punct) || case_switch,
         case_switch,
         punct_run,
-        code_char,
+        code_char: any & CODE != 0,
     }
 }
 

@@ -4,6 +4,8 @@
 //! configuration (threshold, disabled sub-types, allow-lists), mask previews and merge overlaps.
 //! Long strings are scanned in overlapping chunks so memory stays bounded.
 
+use std::cell::RefCell;
+use std::mem::take;
 use std::ops::Range;
 
 use super::candidates::{self, Candidates};
@@ -51,26 +53,48 @@ struct Work {
     truncated: bool,
 }
 
-pub(super) fn json(scanner: &Scanner, body: &[u8]) -> Result<ScanReport, ScanError> {
+thread_local! {
+    /// The buffers of the last scan, kept for the next one: a request's texts are scanned one
+    /// after another, and allocating them afresh for each was a good part of the cost.
+    static SPARE: RefCell<Work> = RefCell::default();
+}
+
+/// Run `f` with a collector whose buffers are borrowed from [`SPARE`] (fresh ones if a scan is
+/// already running on this thread).
+fn collect<T>(scanner: &Scanner, f: impl FnOnce(&mut Collector<'_>) -> T) -> (T, ScanReport) {
+    let mut work = SPARE.with(|s| {
+        s.try_borrow_mut()
+            .map(|mut w| take(&mut *w))
+            .unwrap_or_default()
+    });
+    work.truncated = false;
     let mut collector = Collector {
         scanner,
-        work: Work::default(),
+        work,
         report: ScanReport::default(),
     };
-    json_text::walk(body, scanner.max_json_depth, &mut collector)?;
-    collector.report.truncated |= collector.work.truncated;
-    Ok(collector.report)
+    let out = f(&mut collector);
+    let Collector {
+        work, mut report, ..
+    } = collector;
+    report.truncated |= work.truncated;
+    SPARE.with(|s| {
+        if let Ok(mut spare) = s.try_borrow_mut() {
+            *spare = work;
+        }
+    });
+    (out, report)
+}
+
+pub(super) fn json(scanner: &Scanner, body: &[u8]) -> Result<ScanReport, ScanError> {
+    let (walked, report) = collect(scanner, |c| {
+        json_text::walk(body, scanner.max_json_depth, c)
+    });
+    walked.map(|()| report).map_err(ScanError::from)
 }
 
 pub(super) fn text(scanner: &Scanner, text: &str) -> ScanReport {
-    let mut collector = Collector {
-        scanner,
-        work: Work::default(),
-        report: ScanReport::default(),
-    };
-    collector.scan(text, None, || "$".to_owned());
-    collector.report.truncated |= collector.work.truncated;
-    collector.report
+    collect(scanner, |c| c.scan(text, None, || "$".to_owned())).1
 }
 
 struct Collector<'s> {

@@ -6,8 +6,6 @@
 //! in the provider's error shape; streamed answers are guarded chunk by chunk and ended with the
 //! provider's error event on a block; every tool call the model makes is judged like any action.
 
-use std::collections::HashSet;
-
 use serde_json::json;
 
 use super::aegis_text::{acts_on_answers, AegisText};
@@ -556,14 +554,17 @@ impl LlmState {
 /// except base64 payloads: a field an API adds later is scanned too, never passed unread.
 fn request_items(req: &LlmRequest) -> Vec<TextItem<'_>> {
     let mut items = req.texts();
-    let known: HashSet<JsonPath<'_>> = items.iter().map(|i| i.path.clone()).collect();
     let mut all = Texts::new();
     all.leaves(Role::User, TextKind::Content, JsonPath::root(), &req.value);
-    items.extend(
+    let extra: Vec<TextItem<'_>> = {
+        let mut known: Vec<&JsonPath<'_>> = items.iter().map(|i| &i.path).collect();
+        known.sort_unstable();
         all.items
             .into_iter()
-            .filter(|i| !known.contains(&i.path) && !is_base64_payload(i.text)),
-    );
+            .filter(|i| known.binary_search(&&i.path).is_err() && !is_base64_payload(i.text))
+            .collect()
+    };
+    items.extend(extra);
     items
 }
 

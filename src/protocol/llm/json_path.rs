@@ -117,16 +117,32 @@ impl<'a> Texts<'a> {
 
     /// Add every non-empty string value inside `value` (object keys are not texts).
     pub fn leaves(&mut self, role: Role, kind: TextKind, path: JsonPath<'a>, value: &'a Value) {
+        let mut at = path;
+        self.leaves_under(role, kind, &mut at, value);
+    }
+
+    /// [`Texts::leaves`] with one path grown and shrunk in place: only a string found copies it.
+    fn leaves_under(
+        &mut self,
+        role: Role,
+        kind: TextKind,
+        at: &mut JsonPath<'a>,
+        value: &'a Value,
+    ) {
         match value {
-            Value::String(_) => self.string(role, kind, path, value),
+            Value::String(_) => self.string(role, kind, at.clone(), value),
             Value::Array(items) => {
                 for (i, v) in items.iter().enumerate() {
-                    self.leaves(role, kind, path.index(i), v);
+                    at.0.push(Seg::Index(i));
+                    self.leaves_under(role, kind, at, v);
+                    at.0.pop();
                 }
             }
             Value::Object(map) => {
                 for (k, v) in map {
-                    self.leaves(role, kind, path.key(k), v);
+                    at.0.push(Seg::Key(Cow::Borrowed(k)));
+                    self.leaves_under(role, kind, at, v);
+                    at.0.pop();
                 }
             }
             _ => {}
