@@ -164,6 +164,12 @@ def out_of_reach(config_text: str) -> tuple[str, list[str]]:
                 walk(item, f"{path}[{i}]")
 
     walk(config, "")
+    # The bench sends one body again and again: with the memory of clean texts on, every text
+    # after the first request would be recognised and the detectors would never run. Off, every
+    # request is scanned as if all of it were new (`native_ns_<case>_resent` has the other case).
+    aegis = config.setdefault("aegis", {})
+    changes.append(f"aegis.memo_entries: {aegis.get('memo_entries', 'default')} -> 0")
+    aegis["memo_entries"] = 0
     return json.dumps(config), changes
 
 

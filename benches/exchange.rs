@@ -246,13 +246,27 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let engine = match Engine::from_json(&config) {
-        Ok(e) => Rc::new(e),
-        Err(e) => {
-            eprintln!("{}: {e}", config_path.display());
-            std::process::exit(1);
+    // Cold: the memory of clean texts off, every request's texts new to the filter. Resent: as
+    // configured, the same body again (an agent resending its conversation).
+    let compile = |memo: Option<usize>| {
+        let mut value: serde_json::Value = serde_json::from_slice(&config).unwrap_or_default();
+        if let (Some(entries), Some(root)) = (memo, value.as_object_mut()) {
+            let aegis = root.entry("aegis").or_insert_with(|| serde_json::json!({}));
+            if let Some(aegis) = aegis.as_object_mut() {
+                aegis.insert("memo_entries".into(), entries.into());
+            }
+        }
+        let json = serde_json::to_vec(&value).unwrap_or_default();
+        match Engine::from_json(&json) {
+            Ok(e) => Rc::new(e),
+            Err(e) => {
+                eprintln!("{}: {e}", config_path.display());
+                std::process::exit(1);
+            }
         }
     };
+    let engine = compile(Some(0));
+    let resent = compile(None);
     let (samples, budget_ns) = if measuring { (7, 50e6) } else { (1, 0.0) };
 
     if only.is_none() {
@@ -289,6 +303,10 @@ fn main() {
         if !case.body.is_empty() {
             let mb_per_s = case.body.len() as f64 / ns * 1e3;
             println!("RESULT native_mb_per_s_{}={mb_per_s:.1}", case.name);
+            let ns = time_per_call(samples, iters, |i| {
+                black_box(request(&resent, &case, i));
+            });
+            println!("RESULT native_ns_{}_resent={ns:.0}", case.name);
         }
     }
 }

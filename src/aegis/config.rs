@@ -52,6 +52,9 @@ pub struct AegisConfig {
     pub max_json_depth: usize,
     /// Most detections kept per body; beyond it the report says `truncated`.
     pub max_detections: usize,
+    /// Strings of 256 bytes or more found clean that are remembered per VM, so that a
+    /// conversation resent with every call is scanned once (16 bytes each; 0 turns it off).
+    pub memo_entries: usize,
 }
 
 impl Default for AegisConfig {
@@ -68,6 +71,7 @@ impl Default for AegisConfig {
             decode: DecodeConfig::default(),
             max_json_depth: 64,
             max_detections: 256,
+            memo_entries: 4096,
         }
     }
 }
@@ -348,6 +352,12 @@ pub fn check_limits(config: &AegisConfig) -> Result<(), ConfigError> {
         return Err(ConfigError::new(
             "aegis.max_detections",
             format!("expected 1 to 10000, got {}", config.max_detections),
+        ));
+    }
+    if config.memo_entries > 1 << 20 {
+        return Err(ConfigError::new(
+            "aegis.memo_entries",
+            format!("expected 0 to 1048576, got {}", config.memo_entries),
         ));
     }
     if config.decode.max_depth > 3 {

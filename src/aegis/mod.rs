@@ -22,6 +22,7 @@ mod injection;
 mod injection_lexicon;
 pub mod json_text;
 mod keywords;
+mod memo;
 mod normalize;
 mod phrases;
 mod pii;
@@ -63,6 +64,8 @@ pub struct Scanner {
     decode: DecodeConfig,
     max_json_depth: usize,
     max_detections: usize,
+    /// Strings already found clean (see [`memo`]).
+    memo: memo::Memo,
 }
 
 impl fmt::Debug for Scanner {
@@ -218,6 +221,7 @@ impl Scanner {
             decode: config.decode.clone(),
             max_json_depth: config.max_json_depth,
             max_detections: config.max_detections,
+            memo: memo::Memo::new(config.memo_entries),
         })
     }
 

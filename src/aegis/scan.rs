@@ -105,9 +105,21 @@ struct Collector<'s> {
 
 impl Collector<'_> {
     fn scan(&mut self, text: &str, key: Option<&str>, path: impl FnOnce() -> String) {
+        let memo = &self.scanner.memo;
+        let id = memo.id(key, text);
+        if id.is_some_and(|id| memo.clean(id)) {
+            return;
+        }
         self.work.budget = self.scanner.decode.max_bytes;
+        let truncated_before = self.work.truncated;
+        self.work.truncated = false;
         let found = self.scanner.scan_string(&mut self.work, text, key, 0);
+        let complete = !self.work.truncated;
+        self.work.truncated |= truncated_before;
         if found.is_empty() {
+            if let Some(id) = id.filter(|_| complete) {
+                memo.remember(id);
+            }
             return;
         }
         let path = path();
