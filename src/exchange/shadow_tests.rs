@@ -1,0 +1,153 @@
+//! Shadow mode and stream properties driven through the in-memory host: in shadow nothing the
+//! client or upstream sees changes, the audit line and metrics say what would have happened.
+use super::*;
+use crate::decision::Outcome;
+use crate::fake_host::FakeHost;
+use serde_json::{json, Value};
+
+const POLICY: &str = r#"{"id": "p", "name": "p", "version": "1.0.0", "rules": [
+    {"id": "no-admin", "effect": "deny", "description": "admin is off limits",
+     "condition": {"field": "action.resource", "operator": "contains", "value": "/admin"}},
+    {"id": "rest", "effect": "allow", "description": "the rest"}]}"#;
+
+/// A second policy, evaluated first, that denies what mentions `/new`.
+const NEW_POLICY: &str = r#"{"id": "new", "name": "new", "version": "1.0.0", "priority": 5, "rules": [
+    {"id": "no-new", "effect": "deny", "description": "not yet",
+     "condition": {"field": "action.resource", "operator": "contains", "value": "/new"}}]}"#;
+
+fn exchange(extra: &str) -> Exchange {
+    let json = format!(
+        r#"{{"body": {{"max_bytes": 256}}, "policies": [{POLICY}, {NEW_POLICY}]{extra}}}"#
+    );
+    Exchange::new(Rc::new(Engine::from_json(json.as_bytes()).unwrap()))
+}
+
+/// Run a request through headers, body and log; returns the flows and the audit line.
+fn run(ex: &mut Exchange, host: &mut FakeHost, body: &[u8]) -> (Vec<Flow>, Value) {
+    let mut flows = vec![ex.on_request_headers(host, body.is_empty())];
+    if !body.is_empty() {
+        host.request_body = body.to_vec();
+        flows.push(ex.on_request_body(host, body.len(), true));
+    }
+    ex.on_log(host);
+    let lines = host.audit_lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    (flows, serde_json::from_str(&lines[0]).unwrap())
+}
+
+fn metric(host: &FakeHost, m: Metric<'_>) -> i64 {
+    host.metrics
+        .borrow()
+        .get(&host.stat(&m))
+        .copied()
+        .unwrap_or(0)
+}
+
+fn property<'h>(host: &'h FakeHost, name: &str) -> &'h str {
+    host.stream_properties
+        .get(name)
+        .map_or("(unset)", String::as_str)
+}
+
+#[test]
+fn in_shadow_a_denied_request_passes_and_is_audited_as_would_deny() {
+    let mut host = FakeHost::request("GET", "/admin/users", &[]);
+    let mut ex = exchange(r#", "mode": "shadow""#);
+    let (flows, a) = run(&mut ex, &mut host, b"");
+    assert_eq!(flows, vec![Flow::Continue]);
+    assert!(host.reply.is_none());
+    assert_eq!(
+        (&a["decision"], &a["mode"], &a["would"]),
+        (&json!("allow"), &json!("shadow"), &json!("deny"))
+    );
+    assert_eq!((&a["would_policy"], &a["would_rule"]), (&json!("p"), &json!("no-admin")));
+    assert_eq!(a["would_reason"], "admin is off limits");
+    let shadow = Metric::Shadow {
+        would: "deny",
+        policy: Some("p"),
+        rule: Some("no-admin"),
+    };
+    assert_eq!(metric(&host, shadow), 1);
+    assert_eq!(metric(&host, Metric::Requests(Outcome::Allow)), 1);
+    let denial = Metric::Denial {
+        policy: Some("p"),
+        rule: Some("no-admin"),
+    };
+    assert_eq!(metric(&host, denial), 0, "a would-be denial is not a denial");
+    assert_eq!(property(&host, "authensor.decision"), "allow");
+    assert_eq!(property(&host, "authensor.would"), "deny");
+}
+
+#[test]
+fn in_shadow_an_allowed_request_says_would_allow() {
+    let mut host = FakeHost::request("GET", "/ok", &[]);
+    let (_, a) = run(&mut exchange(r#", "mode": "shadow""#), &mut host, b"");
+    assert_eq!((&a["mode"], &a["would"], &a["rule"]), (&json!("shadow"), &json!("allow"), &json!("rest")));
+}
+
+#[test]
+fn in_shadow_nothing_is_redacted_but_the_line_says_it_would_be() {
+    let body = br#"{"note": "write to alice@example.com"}"#;
+    let mut host = FakeHost::request("POST", "/notes", &[("content-type", "application/json")]);
+    let mut ex = exchange(r#", "mode": "shadow", "aegis": {"pii": {"action": "redact"}}"#);
+    let (flows, a) = run(&mut ex, &mut host, body);
+    assert_eq!(flows.last(), Some(&Flow::Continue));
+    assert_eq!(host.request_body, body, "the body goes upstream unchanged");
+    assert_eq!((&a["decision"], &a["would"]), (&json!("allow"), &json!("redact")));
+    assert_eq!(a["detections"][0]["sub_type"], "email");
+    assert!(a.get("redactions").is_none(), "nothing was redacted");
+    assert_eq!(metric(&host, Metric::Redactions), 0);
+    assert_eq!(property(&host, "authensor.detection_type"), "pii");
+    assert_eq!(property(&host, "authensor.detection_sub_type"), "email");
+}
+
+#[test]
+fn in_shadow_oversized_and_unparseable_bodies_pass_and_are_counted() {
+    let mut host = FakeHost::request("POST", "/big", &[]);
+    let (flows, a) = run(&mut exchange(r#", "mode": "shadow""#), &mut host, &[b'z'; 300]);
+    assert_eq!(flows.last(), Some(&Flow::Continue));
+    assert!(host.reply.is_none());
+    assert_eq!((&a["would"], &a["would_rule"]), (&json!("deny"), &json!("body.max_bytes")));
+
+    let mut host = FakeHost::request("POST", "/notes", &[("content-type", "application/json")]);
+    let (flows, a) = run(&mut exchange(r#", "mode": "shadow""#), &mut host, b"{\"note\": ");
+    assert_eq!(flows.last(), Some(&Flow::Continue));
+    assert!(host.reply.is_none());
+    assert_eq!((&a["would"], &a["would_rule"]), (&json!("deny"), &json!("body")));
+    assert_eq!(metric(&host, Metric::ParseFailures { protocol: "http" }), 1);
+}
+
+#[test]
+fn a_shadow_policy_is_reported_while_enforced_policies_still_decide() {
+    let modes = r#", "policy_modes": {"new": "shadow"}"#;
+    let mut host = FakeHost::request("GET", "/new/thing", &[]);
+    let (flows, a) = run(&mut exchange(modes), &mut host, b"");
+    assert_eq!(flows, vec![Flow::Continue]);
+    assert_eq!((&a["decision"], &a["rule"]), (&json!("allow"), &json!("rest")));
+    assert_eq!(
+        (&a["mode"], &a["would"], &a["would_rule"]),
+        (&json!("shadow"), &json!("deny"), &json!("no-new"))
+    );
+    // The enforced policy still denies what it denies, the shadow one is only reported.
+    let mut host = FakeHost::request("GET", "/new/admin", &[]);
+    let (flows, a) = run(&mut exchange(modes), &mut host, b"");
+    assert_eq!(flows, vec![Flow::Pause]);
+    assert_eq!(host.reply.as_ref().map(|r| r.0), Some(403));
+    assert_eq!((&a["decision"], &a["rule"], &a["would"]), (&json!("deny"), &json!("no-admin"), &json!("deny")));
+    // Without a shadow policy deciding, the line is an ordinary one.
+    let mut host = FakeHost::request("GET", "/ok", &[]);
+    let (_, a) = run(&mut exchange(modes), &mut host, b"");
+    assert!(a.get("mode").is_none() && a.get("would").is_none(), "{a}");
+}
+
+#[test]
+fn enforced_decisions_are_published_as_stream_properties() {
+    let mut host = FakeHost::request("GET", "/admin", &[]);
+    run(&mut exchange(""), &mut host, b"");
+    let names = properties::NAMES.map(|n| property(&host, n));
+    assert_eq!(names, ["deny", "-", "p", "no-admin", "-", "-"]);
+    let mut host = FakeHost::request("GET", "/fine", &[]);
+    run(&mut exchange(""), &mut host, b"");
+    let names = properties::NAMES.map(|n| property(&host, n));
+    assert_eq!(names, ["allow", "-", "p", "rest", "-", "-"]);
+}
