@@ -290,7 +290,14 @@ impl Exchange {
         };
         let would = self.would(&decision, llm);
         if let Some((outcome, d)) = would {
-            let (policy, rule) = d.map_or((None, None), |d| (d.policy.as_deref(), d.rule.as_deref()));
+            // A would-be redaction has no one rule; a would-be allow is the decision itself.
+            let labelled = match (outcome, d) {
+                (shadow::REDACT, _) => None,
+                (_, Some(d)) => Some(d),
+                (_, None) => Some(&decision),
+            };
+            let policy = labelled.and_then(|d| d.policy.as_deref());
+            let rule = labelled.and_then(|d| d.rule.as_deref());
             host.count(Metric::Shadow { would: outcome, policy, rule }, 1);
         }
         if self.shadow() || !matches!(self.route, Route::Http) {

@@ -151,3 +151,93 @@ fn enforced_decisions_are_published_as_stream_properties() {
     let names = properties::NAMES.map(|n| property(&host, n));
     assert_eq!(names, ["allow", "-", "p", "rest", "-", "-"]);
 }
+
+/// An LLM call with a canary configured; returns the exchange and host after the request.
+fn llm_call(mode: &str) -> (Exchange, FakeHost) {
+    let json = format!(
+        r#"{{"mode": "{mode}", "policies": [{POLICY}], "aegis": {{"canaries": ["canary-3f9a1c77"]}}}}"#
+    );
+    let mut ex = Exchange::new(Rc::new(Engine::from_json(json.as_bytes()).unwrap()));
+    let mut host = FakeHost::request(
+        "POST",
+        "/v1/chat/completions",
+        &[(":authority", "api.example.com"), ("content-type", "application/json")],
+    );
+    let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).to_string();
+    host.request_body = body.clone().into_bytes();
+    ex.on_request_headers(&mut host, false);
+    assert_eq!(ex.on_request_body(&mut host, body.len(), true), Flow::Continue);
+    (ex, host)
+}
+
+fn answer_with(ex: &mut Exchange, host: &mut FakeHost, content_type: &str, body: &[u8]) -> Flow {
+    host.response_headers = vec![
+        (":status".into(), "200".into()),
+        ("content-type".into(), content_type.into()),
+    ];
+    ex.on_response_headers(host, false);
+    host.response_body = body.to_vec();
+    ex.on_response_body(host, body.len(), true)
+}
+
+fn chat_answer(text: &str) -> Vec<u8> {
+    json!({"id": "x", "object": "chat.completion", "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]})
+    .to_string()
+    .into_bytes()
+}
+
+fn sse_chunks(texts: &[&str]) -> Vec<u8> {
+    texts
+        .iter()
+        .map(|t| {
+            let event = json!({"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": t}}]});
+            format!("data: {event}\n\n")
+        })
+        .collect::<String>()
+        .into_bytes()
+}
+
+#[test]
+fn an_answer_refusal_is_counted_by_rule_when_enforced_and_passes_in_shadow() {
+    let body = chat_answer("the canary-3f9a1c77 is here");
+    let (mut ex, mut host) = llm_call("enforce");
+    assert_eq!(answer_with(&mut ex, &mut host, "application/json", &body), Flow::Pause);
+    assert_eq!(host.reply.as_ref().map(|r| r.0), Some(403));
+    ex.on_log(&mut host);
+    let denial = Metric::Denial { policy: None, rule: Some("aegis") };
+    assert_eq!(metric(&host, denial), 1, "denied at answer time, counted by rule");
+    assert_eq!(property(&host, "authensor.decision"), "deny");
+
+    let (mut ex, mut host) = llm_call("shadow");
+    assert_eq!(answer_with(&mut ex, &mut host, "application/json", &body), Flow::Continue);
+    assert!(host.reply.is_none());
+    assert_eq!(host.response_body, body, "the answer reaches the client unchanged");
+    ex.on_log(&mut host);
+    let a: Value = serde_json::from_str(&host.audit_lines()[0]).unwrap();
+    assert_eq!((&a["decision"], &a["would"], &a["would_rule"]), (&json!("allow"), &json!("deny"), &json!("aegis")));
+    assert_eq!(metric(&host, denial), 0);
+    let shadow = Metric::Shadow { would: "deny", policy: None, rule: Some("aegis") };
+    assert_eq!(metric(&host, shadow), 1);
+}
+
+#[test]
+fn in_shadow_a_stream_that_would_be_ended_streams_on_unchanged() {
+    let (mut ex, mut host) = llm_call("shadow");
+    host.response_headers = vec![("content-type".into(), "text/event-stream".into())];
+    ex.on_response_headers(&mut host, false);
+    let chunks = [
+        sse_chunks(&["harmless words. "]),
+        sse_chunks(&["then canary-3f9a1c77 and"]),
+        sse_chunks(&[" more words."]),
+    ];
+    for (i, chunk) in chunks.iter().enumerate() {
+        host.response_body = chunk.clone();
+        let flow = ex.on_response_body(&mut host, chunk.len(), i + 1 == chunks.len());
+        assert_eq!((flow, &host.response_body), (Flow::Continue, chunk), "chunk {i} unchanged");
+    }
+    ex.on_log(&mut host);
+    let a: Value = serde_json::from_str(&host.audit_lines()[0]).unwrap();
+    assert_eq!((&a["decision"], &a["would"], &a["would_rule"]), (&json!("allow"), &json!("deny"), &json!("aegis")));
+    assert_eq!(property(&host, "authensor.would"), "deny");
+}
