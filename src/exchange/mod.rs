@@ -298,7 +298,14 @@ impl Exchange {
             };
             let policy = labelled.and_then(|d| d.policy.as_deref());
             let rule = labelled.and_then(|d| d.rule.as_deref());
-            host.count(Metric::Shadow { would: outcome, policy, rule }, 1);
+            host.count(
+                Metric::Shadow {
+                    would: outcome,
+                    policy,
+                    rule,
+                },
+                1,
+            );
         }
         if self.shadow() || !matches!(self.route, Route::Http) {
             // Answer-side findings and the final would-be outcome.

@@ -28,10 +28,13 @@ pub fn publish(
     findings: &[Finding],
 ) {
     // The most severe detection; the first of equals.
-    let top = findings
-        .iter()
-        .map(|f| &f.detection)
-        .reduce(|best, d| if d.severity > best.severity { d } else { best });
+    let top = findings.iter().map(|f| &f.detection).reduce(|best, d| {
+        if d.severity > best.severity {
+            d
+        } else {
+            best
+        }
+    });
     let values = [
         decision.outcome.as_str(),
         would.unwrap_or(ABSENT),

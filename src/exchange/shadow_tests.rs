@@ -16,9 +16,8 @@ const NEW_POLICY: &str = r#"{"id": "new", "name": "new", "version": "1.0.0", "pr
      "condition": {"field": "action.resource", "operator": "contains", "value": "/new"}}]}"#;
 
 fn exchange(extra: &str) -> Exchange {
-    let json = format!(
-        r#"{{"body": {{"max_bytes": 256}}, "policies": [{POLICY}, {NEW_POLICY}]{extra}}}"#
-    );
+    let json =
+        format!(r#"{{"body": {{"max_bytes": 256}}, "policies": [{POLICY}, {NEW_POLICY}]{extra}}}"#);
     Exchange::new(Rc::new(Engine::from_json(json.as_bytes()).unwrap()))
 }
 
@@ -60,7 +59,10 @@ fn in_shadow_a_denied_request_passes_and_is_audited_as_would_deny() {
         (&a["decision"], &a["mode"], &a["would"]),
         (&json!("allow"), &json!("shadow"), &json!("deny"))
     );
-    assert_eq!((&a["would_policy"], &a["would_rule"]), (&json!("p"), &json!("no-admin")));
+    assert_eq!(
+        (&a["would_policy"], &a["would_rule"]),
+        (&json!("p"), &json!("no-admin"))
+    );
     assert_eq!(a["would_reason"], "admin is off limits");
     let shadow = Metric::Shadow {
         would: "deny",
@@ -73,7 +75,11 @@ fn in_shadow_a_denied_request_passes_and_is_audited_as_would_deny() {
         policy: Some("p"),
         rule: Some("no-admin"),
     };
-    assert_eq!(metric(&host, denial), 0, "a would-be denial is not a denial");
+    assert_eq!(
+        metric(&host, denial),
+        0,
+        "a would-be denial is not a denial"
+    );
     assert_eq!(property(&host, "authensor.decision"), "allow");
     assert_eq!(property(&host, "authensor.would"), "deny");
 }
@@ -82,7 +88,10 @@ fn in_shadow_a_denied_request_passes_and_is_audited_as_would_deny() {
 fn in_shadow_an_allowed_request_says_would_allow() {
     let mut host = FakeHost::request("GET", "/ok", &[]);
     let (_, a) = run(&mut exchange(r#", "mode": "shadow""#), &mut host, b"");
-    assert_eq!((&a["mode"], &a["would"], &a["rule"]), (&json!("shadow"), &json!("allow"), &json!("rest")));
+    assert_eq!(
+        (&a["mode"], &a["would"], &a["rule"]),
+        (&json!("shadow"), &json!("allow"), &json!("rest"))
+    );
 }
 
 #[test]
@@ -93,7 +102,10 @@ fn in_shadow_nothing_is_redacted_but_the_line_says_it_would_be() {
     let (flows, a) = run(&mut ex, &mut host, body);
     assert_eq!(flows.last(), Some(&Flow::Continue));
     assert_eq!(host.request_body, body, "the body goes upstream unchanged");
-    assert_eq!((&a["decision"], &a["would"]), (&json!("allow"), &json!("redact")));
+    assert_eq!(
+        (&a["decision"], &a["would"]),
+        (&json!("allow"), &json!("redact"))
+    );
     assert_eq!(a["detections"][0]["sub_type"], "email");
     assert!(a.get("redactions").is_none(), "nothing was redacted");
     assert_eq!(metric(&host, Metric::Redactions), 0);
@@ -104,16 +116,30 @@ fn in_shadow_nothing_is_redacted_but_the_line_says_it_would_be() {
 #[test]
 fn in_shadow_oversized_and_unparseable_bodies_pass_and_are_counted() {
     let mut host = FakeHost::request("POST", "/big", &[]);
-    let (flows, a) = run(&mut exchange(r#", "mode": "shadow""#), &mut host, &[b'z'; 300]);
+    let (flows, a) = run(
+        &mut exchange(r#", "mode": "shadow""#),
+        &mut host,
+        &[b'z'; 300],
+    );
     assert_eq!(flows.last(), Some(&Flow::Continue));
     assert!(host.reply.is_none());
-    assert_eq!((&a["would"], &a["would_rule"]), (&json!("deny"), &json!("body.max_bytes")));
+    assert_eq!(
+        (&a["would"], &a["would_rule"]),
+        (&json!("deny"), &json!("body.max_bytes"))
+    );
 
     let mut host = FakeHost::request("POST", "/notes", &[("content-type", "application/json")]);
-    let (flows, a) = run(&mut exchange(r#", "mode": "shadow""#), &mut host, b"{\"note\": ");
+    let (flows, a) = run(
+        &mut exchange(r#", "mode": "shadow""#),
+        &mut host,
+        b"{\"note\": ",
+    );
     assert_eq!(flows.last(), Some(&Flow::Continue));
     assert!(host.reply.is_none());
-    assert_eq!((&a["would"], &a["would_rule"]), (&json!("deny"), &json!("body")));
+    assert_eq!(
+        (&a["would"], &a["would_rule"]),
+        (&json!("deny"), &json!("body"))
+    );
     assert_eq!(metric(&host, Metric::ParseFailures { protocol: "http" }), 1);
 }
 
@@ -123,7 +149,10 @@ fn a_shadow_policy_is_reported_while_enforced_policies_still_decide() {
     let mut host = FakeHost::request("GET", "/new/thing", &[]);
     let (flows, a) = run(&mut exchange(modes), &mut host, b"");
     assert_eq!(flows, vec![Flow::Continue]);
-    assert_eq!((&a["decision"], &a["rule"]), (&json!("allow"), &json!("rest")));
+    assert_eq!(
+        (&a["decision"], &a["rule"]),
+        (&json!("allow"), &json!("rest"))
+    );
     assert_eq!(
         (&a["mode"], &a["would"], &a["would_rule"]),
         (&json!("shadow"), &json!("deny"), &json!("no-new"))
@@ -133,7 +162,10 @@ fn a_shadow_policy_is_reported_while_enforced_policies_still_decide() {
     let (flows, a) = run(&mut exchange(modes), &mut host, b"");
     assert_eq!(flows, vec![Flow::Pause]);
     assert_eq!(host.reply.as_ref().map(|r| r.0), Some(403));
-    assert_eq!((&a["decision"], &a["rule"], &a["would"]), (&json!("deny"), &json!("no-admin"), &json!("deny")));
+    assert_eq!(
+        (&a["decision"], &a["rule"], &a["would"]),
+        (&json!("deny"), &json!("no-admin"), &json!("deny"))
+    );
     // Without a shadow policy deciding, the line is an ordinary one.
     let mut host = FakeHost::request("GET", "/ok", &[]);
     let (_, a) = run(&mut exchange(modes), &mut host, b"");
@@ -161,12 +193,18 @@ fn llm_call(mode: &str) -> (Exchange, FakeHost) {
     let mut host = FakeHost::request(
         "POST",
         "/v1/chat/completions",
-        &[(":authority", "api.example.com"), ("content-type", "application/json")],
+        &[
+            (":authority", "api.example.com"),
+            ("content-type", "application/json"),
+        ],
     );
     let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).to_string();
     host.request_body = body.clone().into_bytes();
     ex.on_request_headers(&mut host, false);
-    assert_eq!(ex.on_request_body(&mut host, body.len(), true), Flow::Continue);
+    assert_eq!(
+        ex.on_request_body(&mut host, body.len(), true),
+        Flow::Continue
+    );
     (ex, host)
 }
 
@@ -202,22 +240,45 @@ fn sse_chunks(texts: &[&str]) -> Vec<u8> {
 fn an_answer_refusal_is_counted_by_rule_when_enforced_and_passes_in_shadow() {
     let body = chat_answer("the canary-3f9a1c77 is here");
     let (mut ex, mut host) = llm_call("enforce");
-    assert_eq!(answer_with(&mut ex, &mut host, "application/json", &body), Flow::Pause);
+    assert_eq!(
+        answer_with(&mut ex, &mut host, "application/json", &body),
+        Flow::Pause
+    );
     assert_eq!(host.reply.as_ref().map(|r| r.0), Some(403));
     ex.on_log(&mut host);
-    let denial = Metric::Denial { policy: None, rule: Some("aegis") };
-    assert_eq!(metric(&host, denial), 1, "denied at answer time, counted by rule");
+    let denial = Metric::Denial {
+        policy: None,
+        rule: Some("aegis"),
+    };
+    assert_eq!(
+        metric(&host, denial),
+        1,
+        "denied at answer time, counted by rule"
+    );
     assert_eq!(property(&host, "authensor.decision"), "deny");
 
     let (mut ex, mut host) = llm_call("shadow");
-    assert_eq!(answer_with(&mut ex, &mut host, "application/json", &body), Flow::Continue);
+    assert_eq!(
+        answer_with(&mut ex, &mut host, "application/json", &body),
+        Flow::Continue
+    );
     assert!(host.reply.is_none());
-    assert_eq!(host.response_body, body, "the answer reaches the client unchanged");
+    assert_eq!(
+        host.response_body, body,
+        "the answer reaches the client unchanged"
+    );
     ex.on_log(&mut host);
     let a: Value = serde_json::from_str(&host.audit_lines()[0]).unwrap();
-    assert_eq!((&a["decision"], &a["would"], &a["would_rule"]), (&json!("allow"), &json!("deny"), &json!("aegis")));
+    assert_eq!(
+        (&a["decision"], &a["would"], &a["would_rule"]),
+        (&json!("allow"), &json!("deny"), &json!("aegis"))
+    );
     assert_eq!(metric(&host, denial), 0);
-    let shadow = Metric::Shadow { would: "deny", policy: None, rule: Some("aegis") };
+    let shadow = Metric::Shadow {
+        would: "deny",
+        policy: None,
+        rule: Some("aegis"),
+    };
     assert_eq!(metric(&host, shadow), 1);
 }
 
@@ -234,10 +295,17 @@ fn in_shadow_a_stream_that_would_be_ended_streams_on_unchanged() {
     for (i, chunk) in chunks.iter().enumerate() {
         host.response_body = chunk.clone();
         let flow = ex.on_response_body(&mut host, chunk.len(), i + 1 == chunks.len());
-        assert_eq!((flow, &host.response_body), (Flow::Continue, chunk), "chunk {i} unchanged");
+        assert_eq!(
+            (flow, &host.response_body),
+            (Flow::Continue, chunk),
+            "chunk {i} unchanged"
+        );
     }
     ex.on_log(&mut host);
     let a: Value = serde_json::from_str(&host.audit_lines()[0]).unwrap();
-    assert_eq!((&a["decision"], &a["would"], &a["would_rule"]), (&json!("allow"), &json!("deny"), &json!("aegis")));
+    assert_eq!(
+        (&a["decision"], &a["would"], &a["would_rule"]),
+        (&json!("allow"), &json!("deny"), &json!("aegis"))
+    );
     assert_eq!(property(&host, "authensor.would"), "deny");
 }

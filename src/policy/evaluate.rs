@@ -115,7 +115,9 @@ impl PolicyEngine {
                         return Some(self.session_violation(e, p, v));
                     }
                 }
-                Err(err) => return Some(Verdict::new(Outcome::Deny, Some(p), None, err.describe())),
+                Err(err) => {
+                    return Some(Verdict::new(Outcome::Deny, Some(p), None, err.describe()))
+                }
             }
             checked.push(rules);
         }
@@ -134,7 +136,12 @@ impl PolicyEngine {
                 "Default policy effect: deny",
             )),
             DefaultEffect::Allow => {
-                let v = Verdict::new(Outcome::Allow, Some(p), None, "Default policy effect: allow");
+                let v = Verdict::new(
+                    Outcome::Allow,
+                    Some(p),
+                    None,
+                    "Default policy effect: allow",
+                );
                 Some(self.record(store, e, now, p, checked, v))
             }
         }

@@ -137,14 +137,26 @@ mod tests {
     }
 
     fn envelope(resource: &str) -> Envelope {
-        let action = Action::new("http.get".to_owned(), resource.to_owned(), Operation::Read, serde_json::Value::Null);
+        let action = Action::new(
+            "http.get".to_owned(),
+            resource.to_owned(),
+            Operation::Read,
+            serde_json::Value::Null,
+        );
         Envelope::for_request(&RequestFacts::default(), &Default::default(), action, 0)
     }
 
-    fn both<'e>(e: &'e Engine, store: &MemoryStore, resource: &str) -> (Verdict<'e>, Option<Verdict<'e>>) {
+    fn both<'e>(
+        e: &'e Engine,
+        store: &MemoryStore,
+        resource: &str,
+    ) -> (Verdict<'e>, Option<Verdict<'e>>) {
         let env = envelope(resource);
         let req = Request::default();
-        (e.policy.evaluate(store, &env, &req), e.policy.shadow_verdict(store, &env, &req))
+        (
+            e.policy.evaluate(store, &env, &req),
+            e.policy.shadow_verdict(store, &env, &req),
+        )
     }
 
     #[test]
@@ -152,9 +164,15 @@ mod tests {
         let e = engine(r#"{"new": "shadow"}"#).unwrap();
         let store = MemoryStore::default();
         let (enforced, would) = both(&e, &store, "h/admin");
-        assert_eq!((enforced.outcome, enforced.rule_id), (Outcome::Allow, Some("rest")));
+        assert_eq!(
+            (enforced.outcome, enforced.rule_id),
+            (Outcome::Allow, Some("rest"))
+        );
         let would = would.unwrap();
-        assert_eq!((would.outcome, would.policy_id, would.rule_id), (Outcome::Deny, Some("new"), Some("no-admin")));
+        assert_eq!(
+            (would.outcome, would.policy_id, would.rule_id),
+            (Outcome::Deny, Some("new"), Some("no-admin"))
+        );
         // Where the shadow policy does not decide, enforcement is all there is.
         let (enforced, would) = both(&e, &store, "h/secret");
         assert_eq!((enforced.outcome, would), (Outcome::Deny, None));
@@ -176,15 +194,24 @@ mod tests {
         for modes in [r#"{"new": "enforce"}"#, "{}"] {
             let e = engine(modes).unwrap();
             let (enforced, would) = both(&e, &MemoryStore::default(), "h/admin");
-            assert_eq!((enforced.outcome, enforced.rule_id, would), (Outcome::Deny, Some("no-admin"), None));
+            assert_eq!(
+                (enforced.outcome, enforced.rule_id, would),
+                (Outcome::Deny, Some("no-admin"), None)
+            );
         }
     }
 
     #[test]
     fn unknown_policy_ids_and_modes_are_rejected_by_path() {
         let err = engine(r#"{"nope": "shadow"}"#).unwrap_err().to_string();
-        assert_eq!(err, "policy_modes.nope: no policy in `policies` has this id");
+        assert_eq!(
+            err,
+            "policy_modes.nope: no policy in `policies` has this id"
+        );
         let err = engine(r#"{"new": "monitor"}"#).unwrap_err().to_string();
-        assert!(err.starts_with("policy_modes.new: unknown variant `monitor`"), "{err}");
+        assert!(
+            err.starts_with("policy_modes.new: unknown variant `monitor`"),
+            "{err}"
+        );
     }
 }
