@@ -99,3 +99,22 @@ def test_denials_decided_on_the_answer_are_counted_by_rule(envoy_with):
     assert (line["decision"], line["rule"], line["llm"]["blocked_at"]) == ("deny", "aegis", "answer")
     assert labelled(envoy, "authensor_requests_total", outcome="allow") == 1, "allowed when asked"
     assert labelled(envoy, "authensor_denials_total", policy="none", rule="aegis") == 1
+
+
+def test_mcp_results_blocked_in_the_answer_are_denials_by_rule():
+    """A tool result carrying an injection is withheld after the call was allowed: a denial by the
+    gateway's result rule, beside the allowed request."""
+    import mcp_harness
+    from test_mcp import gateway_config, text_of
+
+    with mcp_harness.McpServer("json") as server:
+        config = harness.bootstrap([harness.wasm_filter(gateway_config())], server.port, stats_tags=True)
+        with harness.Envoy(config) as envoy:
+            stack = mcp_harness.McpStack(server, envoy)
+            result = stack.run(lambda s: s.call_tool("fetch_page", {"url": "https://news.example/today"}))
+            assert result.isError is True and "injection" in text_of(result)
+            envoy.wait_for_audit(3)
+            assert labelled(envoy, "authensor_denials_total", policy="none", rule="mcp.tool_results") == 1
+            injections = [v for (name, labels), v in envoy.prometheus().items()
+                          if name == "authensor_detections_total" and ("type", "injection") in labels]
+            assert sum(injections) >= 1

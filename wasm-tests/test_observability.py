@@ -136,3 +136,27 @@ def test_a_shadow_policy_is_audited_while_the_enforced_ones_decide(envoy_with, u
         ("deny", "no-admin", "shadow", "deny", "no-reports"),
         ("allow", "allow-rest", None, None, None),
     ]
+
+
+def test_shadow_mode_on_the_mcp_gateway_changes_nothing_agent_or_server_see(mcp_gateway):
+    from test_mcp import gateway_config, text_of, tool_names
+
+    stack = mcp_gateway("sse", {**gateway_config(), "mode": "shadow"})
+
+    async def agent(session):
+        listed = await session.list_tools()
+        shell = await session.call_tool("run_shell", {"command": "ls"})
+        page = await session.call_tool("fetch_page", {"url": "https://news.example/today"})
+        return listed, shell, page
+
+    listed, shell, page = stack.run(agent)
+    assert {"run_shell", "add_numbers"} <= tool_names(listed), "nothing hidden"
+    assert shell.isError is False
+    assert page.isError is False and "Ignore all previous instructions" in text_of(page), "result unchanged"
+    assert stack.server.tools_called() == ["run_shell", "fetch_page"]
+    lines = {l.get("action"): l for l in stack.envoy.audit()}
+    shell_line, page_line = lines["mcp.files.run_shell"], lines["mcp.files.fetch_page"]
+    assert (shell_line["decision"], shell_line["would"], shell_line["would_rule"]) == ("allow", "deny", "no-shell")
+    assert (page_line["decision"], page_line["would"]) == ("allow", "redact")
+    assert [e["event"] for e in page_line["events"]] == ["result_blocked"]
+    assert all(l["mode"] == "shadow" for l in lines.values())
