@@ -160,3 +160,42 @@ def test_shadow_mode_on_the_mcp_gateway_changes_nothing_agent_or_server_see(mcp_
     assert (page_line["decision"], page_line["would"]) == ("allow", "redact")
     assert [e["event"] for e in page_line["events"]] == ["result_blocked"]
     assert all(l["mode"] == "shadow" for l in lines.values())
+
+
+def rbac_denying(key: str, value: str) -> dict:
+    """An RBAC filter that refuses requests whose filter state `key` is `value`."""
+    principal = {"filter_state": {"key": key, "string_match": {"exact": value}}}
+    return {
+        "name": "envoy.filters.http.rbac",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+            "rules": {"action": "DENY", "policies": {"authensor": {"permissions": [{"any": True}], "principals": [principal]}}},
+        },
+    }
+
+
+def test_rbac_after_the_filter_can_act_on_its_decision(upstream):
+    """The filter in shadow, an RBAC filter after it refusing what the filter would deny: RBAC
+    reads `wasm.authensor.would` from the filter state, for bodyless and body-carrying requests."""
+    filters = [harness.wasm_filter({**CONFIG, "mode": "shadow"}), rbac_denying("wasm.authensor.would", "deny")]
+    with harness.Envoy(harness.bootstrap(filters, upstream.port)) as envoy, httpx.Client(timeout=10) as c:
+        statuses = [
+            c.get(envoy.url("/admin/users")).status_code,
+            c.post(envoy.url("/admin/users"), json={"role": "root"}).status_code,
+            c.get(envoy.url("/ok")).status_code,
+        ]
+    assert statuses == [403, 403, 200]
+    assert [r.path for r in upstream.requests] == ["/ok"]
+
+
+def test_shadow_mode_streams_an_llm_answer_it_would_end_unchanged(envoy_with):
+    from llm_upstream import CANARY, LlmUpstream
+    from test_llm import ALLOW_ALL, ask
+
+    with LlmUpstream() as llm:
+        envoy = envoy_with({**ALLOW_ALL, "mode": "shadow", "aegis": {"canaries": [CANARY]}}, llm)
+        text, _ = ask(envoy, "chat", "SCRIPT:canary", True)
+        [line] = envoy.wait_for_audit(1)
+    assert text == "Some harmless words first. Then the canary: " + CANARY + " and more."
+    assert (line["decision"], line["would"], line["would_rule"]) == ("allow", "deny", "aegis")
+    assert line["llm"]["blocked_at"] == "stream", "where enforcement would have stopped it"
