@@ -326,6 +326,26 @@ mod tests {
         );
         assert_eq!(name(&c, Metric::BodyTooLarge), "authensor_body_limit_total");
         assert_eq!(
+            name(&c, Metric::ParseFailures { protocol: "mcp" }),
+            "protocol=.=mcp;.;authensor_parse_failures_total"
+        );
+        let shadow = |policy, rule| {
+            let would = "redact";
+            name(
+                &c,
+                Metric::Shadow {
+                    would,
+                    policy,
+                    rule,
+                },
+            )
+        };
+        assert_eq!(
+            shadow(Some("egress"), Some("no-admin")),
+            "outcome=.=redact;.;policy=.=egress;.;rule=.=no-admin;.;authensor_shadow_decisions_total"
+        );
+        assert!(shadow(Some("unknown"), None).contains("policy=.=other;.;rule=.=none;.;"));
+        assert_eq!(
             name(&c, Metric::ConfigReloads { ok: false }),
             "result=.=error;.;authensor_config_reloads_total"
         );

@@ -14,7 +14,7 @@ import httpx
 import yaml
 
 import harness
-from test_audit import CONFIG  # deny /admin, approve deletes, /limited/ two a minute, allow the rest
+from test_audit import CONFIG, VALIDATOR  # CONFIG: deny /admin, approve deletes, /limited/ two a minute, allow the rest
 
 EXAMPLE = harness.ROOT / "examples" / "envoy.yaml"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -95,6 +95,7 @@ def test_shadow_mode_passes_what_it_would_deny_and_redact_unchanged(envoy_with, 
     assert [r.path for r in upstream.requests] == ["/admin/users", "/notes", "/upload", "/ok"]
     assert upstream.requests[1].body == body, "nothing is redacted in shadow"
     lines = envoy.wait_for_audit(4)
+    assert [list(VALIDATOR.iter_errors(l)) for l in lines] == [[]] * 4
     # `rule` is what decided what happened; `would_rule` what decided the would-be refusal.
     seen = [(l["path"], l["decision"], l["rule"], l["mode"], l["would"], l.get("would_rule")) for l in lines]
     assert seen == [
@@ -130,6 +131,7 @@ def test_a_shadow_policy_is_audited_while_the_enforced_ones_decide(envoy_with, u
         statuses = [c.get(envoy.url(p)).status_code for p in ["/reports/q3", "/admin/reports", "/ok"]]
     assert statuses == [200, 403, 200]
     lines = envoy.wait_for_audit(3)
+    assert [list(VALIDATOR.iter_errors(l)) for l in lines] == [[]] * 3
     seen = [(l["decision"], l["rule"], l.get("mode"), l.get("would"), l.get("would_rule")) for l in lines]
     assert seen == [
         ("allow", "allow-rest", "shadow", "deny", "no-reports"),
@@ -160,6 +162,7 @@ def test_shadow_mode_on_the_mcp_gateway_changes_nothing_agent_or_server_see(mcp_
     assert (page_line["decision"], page_line["would"]) == ("allow", "redact")
     assert [e["event"] for e in page_line["events"]] == ["result_blocked"]
     assert all(l["mode"] == "shadow" for l in lines.values())
+    assert all(list(VALIDATOR.iter_errors(l)) == [] for l in lines.values())
 
 
 def rbac_denying(key: str, value: str) -> dict:
@@ -199,3 +202,16 @@ def test_shadow_mode_streams_an_llm_answer_it_would_end_unchanged(envoy_with):
     assert text == "Some harmless words first. Then the canary: " + CANARY + " and more."
     assert (line["decision"], line["would"], line["would_rule"]) == ("allow", "deny", "aegis")
     assert line["llm"]["blocked_at"] == "stream", "where enforcement would have stopped it"
+
+
+def test_the_access_log_sees_what_the_filter_found_in_an_llm_answer():
+    """Findings made on the answer (a secret redacted on its way back) reach the access-log line:
+    the filter publishes them before Envoy writes it."""
+    from llm_upstream import SECRET, LlmUpstream
+    from test_llm import ALLOW_ALL, ask
+
+    with LlmUpstream() as llm, envoy_logging_access(ALLOW_ALL, llm) as envoy:
+        text, _ = ask(envoy, "chat", "SCRIPT:split-secret", False)
+        [line] = access_lines(envoy, 1)
+    assert SECRET not in text
+    assert (line["authensor_decision"], line["authensor_detection_type"]) == ("allow", "credentials")

@@ -15,9 +15,9 @@ mod shadow;
 use std::rc::Rc;
 
 use crate::aegis::Finding;
-use crate::audit::{AuditEvent, AuditRecord};
+use crate::audit::{AuditEvent, AuditRecord, LlmAudit};
 use crate::config::{Engine, Mode, OversizeAction};
-use crate::decision::Decision;
+use crate::decision::{Decision, Outcome};
 use crate::host::{Direction, Host, LogLevel, Metric};
 use crate::protocol::llm::detect;
 use crate::protocol::mcp::gateway::RULE_INVALID;
@@ -236,7 +236,7 @@ impl Exchange {
     fn would<'d>(
         &self,
         decision: &'d Decision,
-        llm: Option<&crate::audit::LlmAudit>,
+        llm: Option<&LlmAudit>,
     ) -> Option<(&'static str, Option<&'d Decision>)> {
         let changes = Changes {
             findings: &self.findings,
@@ -256,6 +256,7 @@ impl Exchange {
 
     /// The stream is over: write its audit line.
     pub fn on_log<H: Host>(&mut self, host: &mut H) {
+        let published = self.decision.is_some() && matches!(self.route, Route::Http);
         let decision = self.decision.take().unwrap_or_else(|| {
             Decision::deny(
                 "incomplete",
@@ -307,15 +308,15 @@ impl Exchange {
                 1,
             );
         }
-        if self.shadow() || !matches!(self.route, Route::Http) {
-            // Answer-side findings and the final would-be outcome.
+        if self.shadow() || !published {
+            // Answer-side findings, the final would-be outcome, or an undecided stream.
             let top = would.map(|(w, _)| w);
             properties::publish(host, &decision, top, &self.findings);
         }
         let eventful = !self.events.is_empty()
             || !self.findings.is_empty()
             || llm.is_some_and(|l| l.is_eventful())
-            || would.is_some_and(|(w, _)| w != "allow");
+            || would.is_some_and(|(w, _)| w != Outcome::Allow.as_str());
         if decision.is_allowed() && !eventful && !self.engine.audit.log_allowed {
             return;
         }
