@@ -60,9 +60,10 @@ def test_the_example_access_log_line_carries_decision_policy_rule_and_detection(
     fields = ["status", "authensor_decision", "authensor_would", "authensor_policy", "authensor_rule",
               "authensor_detection_type", "authensor_detection_sub_type"]
     row = lambda rid: [lines[rid][f] for f in fields]  # noqa: E731
-    assert row("req-ok") == [200, "allow", "-", "audit-e2e", "allow-rest", "-", "-"]
-    assert row("req-denied") == [403, "deny", "-", "audit-e2e", "no-admin", "-", "-"]
-    assert row("req-pii") == [200, "allow", "-", "audit-e2e", "allow-rest", "pii", "email"]
+    # What the filter did not set is null in a JSON access log.
+    assert row("req-ok") == [200, "allow", None, "audit-e2e", "allow-rest", None, None]
+    assert row("req-denied") == [403, "deny", None, "audit-e2e", "no-admin", None, None]
+    assert row("req-pii") == [200, "allow", None, "audit-e2e", "allow-rest", "pii", "email"]
 
 
 def test_trace_context_passes_untouched_and_every_audit_line_has_the_trace_id(envoy_with, upstream):

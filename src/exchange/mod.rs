@@ -99,6 +99,8 @@ pub struct Exchange {
     findings: Vec<Finding>,
     redactions: usize,
     events: Vec<AuditEvent>,
+    /// The stream properties set so far (access logs, RBAC).
+    published: properties::Published,
 }
 
 impl Exchange {
@@ -115,6 +117,7 @@ impl Exchange {
             findings: Vec::new(),
             redactions: 0,
             events: Vec::new(),
+            published: properties::Published::default(),
         }
     }
 
@@ -247,10 +250,11 @@ impl Exchange {
     }
 
     /// Tell the proxy the stream's decision (access logs, RBAC).
-    fn publish<H: Host>(&self, host: &mut H) {
+    fn publish<H: Host>(&mut self, host: &mut H) {
         if let Some(decision) = &self.decision {
             let would = self.would(decision, None).map(|(w, _)| w);
-            properties::publish(host, decision, would, &self.findings);
+            let published = &mut self.published;
+            properties::publish(host, published, decision, would, &self.findings);
         }
     }
 
@@ -311,7 +315,8 @@ impl Exchange {
         if self.shadow() || !published {
             // Answer-side findings, the final would-be outcome, or an undecided stream.
             let top = would.map(|(w, _)| w);
-            properties::publish(host, &decision, top, &self.findings);
+            let published = &mut self.published;
+            properties::publish(host, published, &decision, top, &self.findings);
         }
         let eventful = !self.events.is_empty()
             || !self.findings.is_empty()

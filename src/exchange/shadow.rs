@@ -7,7 +7,7 @@
 use crate::aegis::{Action as ScanAction, Finding};
 use crate::audit::{AuditEvent, LlmAudit};
 use crate::decision::Decision;
-use crate::host::{Direction, Host, LogLevel, Metric};
+use crate::host::{Direction, Header, Host, LogLevel, Metric};
 
 /// The `would` of a request whose content enforcement would have changed (redacted or masked
 /// spans, MCP results or tools withheld) but not refused.
@@ -41,6 +41,10 @@ impl<H: Host> Host for Observer<'_, H> {
 
     fn header(&self, dir: Direction, name: &str) -> Option<String> {
         self.host.header(dir, name)
+    }
+
+    fn headers(&self, dir: Direction) -> Vec<Header> {
+        self.host.headers(dir)
     }
 
     fn set_header(&mut self, dir: Direction, name: &str, value: Option<&str>) {

@@ -177,11 +177,17 @@ fn enforced_decisions_are_published_as_stream_properties() {
     let mut host = FakeHost::request("GET", "/admin", &[]);
     run(&mut exchange(""), &mut host, b"");
     let names = properties::NAMES.map(|n| property(&host, n));
-    assert_eq!(names, ["deny", "-", "p", "no-admin", "-", "-"]);
+    assert_eq!(
+        names,
+        ["deny", "(unset)", "p", "no-admin", "(unset)", "(unset)"]
+    );
     let mut host = FakeHost::request("GET", "/fine", &[]);
     run(&mut exchange(""), &mut host, b"");
     let names = properties::NAMES.map(|n| property(&host, n));
-    assert_eq!(names, ["allow", "-", "p", "rest", "-", "-"]);
+    assert_eq!(
+        names,
+        ["allow", "(unset)", "p", "rest", "(unset)", "(unset)"]
+    );
 }
 
 /// An LLM call with a canary configured; returns the exchange and host after the request.
@@ -256,6 +262,12 @@ fn an_answer_refusal_is_counted_by_rule_when_enforced_and_passes_in_shadow() {
         "denied at answer time, counted by rule"
     );
     assert_eq!(property(&host, "authensor.decision"), "deny");
+    // The request's allow named a policy; the answer's denial names none, so it is cleared.
+    let rule = (
+        property(&host, "authensor.policy"),
+        property(&host, "authensor.rule"),
+    );
+    assert_eq!(rule, ("-", "aegis"));
 
     let (mut ex, mut host) = llm_call("shadow");
     assert_eq!(
