@@ -126,6 +126,9 @@ pub struct LlmAudit {
     /// Where the call was stopped, if it was: `request`, `answer` or `stream`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked_at: Option<&'static str>,
+    /// The first tool call a shadow policy would have refused (the line's `would`, not here).
+    #[serde(skip)]
+    pub shadowed: Option<Decision>,
 }
 
 impl LlmAudit {

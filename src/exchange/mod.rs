@@ -261,7 +261,7 @@ impl Exchange {
     /// The stream is over: write its audit line.
     pub fn on_log<H: Host>(&mut self, host: &mut H) {
         let published = self.decision.is_some() && matches!(self.route, Route::Http);
-        let decision = self.decision.take().unwrap_or_else(|| {
+        let mut decision = self.decision.take().unwrap_or_else(|| {
             Decision::deny(
                 "incomplete",
                 0,
@@ -293,6 +293,10 @@ impl Exchange {
             Route::Llm(state) => Some(state.audit()),
             _ => None,
         };
+        if decision.would.is_none() {
+            // A tool call in the answer that a shadow policy would have refused.
+            decision.would = llm.and_then(|l| l.shadowed.clone()).map(Box::new);
+        }
         let would = self.would(&decision, llm);
         if let Some((outcome, d)) = would {
             // A would-be redaction has no one rule; a would-be allow is the decision itself.

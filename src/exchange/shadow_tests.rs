@@ -192,9 +192,12 @@ fn enforced_decisions_are_published_as_stream_properties() {
 
 /// An LLM call with a canary configured; returns the exchange and host after the request.
 fn llm_call(mode: &str) -> (Exchange, FakeHost) {
-    let json = format!(
+    llm_call_with(&format!(
         r#"{{"mode": "{mode}", "policies": [{POLICY}], "aegis": {{"canaries": ["canary-3f9a1c77"]}}}}"#
-    );
+    ))
+}
+
+fn llm_call_with(json: &str) -> (Exchange, FakeHost) {
     let mut ex = Exchange::new(Rc::new(Engine::from_json(json.as_bytes()).unwrap()));
     let mut host = FakeHost::request(
         "POST",
@@ -225,8 +228,12 @@ fn answer_with(ex: &mut Exchange, host: &mut FakeHost, content_type: &str, body:
 }
 
 fn chat_answer(text: &str) -> Vec<u8> {
+    chat_message(json!({"role": "assistant", "content": text}))
+}
+
+fn chat_message(message: Value) -> Vec<u8> {
     json!({"id": "x", "object": "chat.completion", "model": "m",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]})
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})
     .to_string()
     .into_bytes()
 }
@@ -320,4 +327,33 @@ fn in_shadow_a_stream_that_would_be_ended_streams_on_unchanged() {
         (&json!("allow"), &json!("deny"), &json!("aegis"))
     );
     assert_eq!(property(&host, "authensor.would"), "deny");
+}
+
+#[test]
+fn a_tool_call_a_shadow_policy_would_refuse_passes_and_is_the_lines_would() {
+    let tools = r#"{"id": "tools", "name": "t", "version": "1.0.0", "priority": 5, "rules": [
+        {"id": "no-bash", "effect": "deny", "description": "no shell from the model",
+         "condition": {"field": "action.type", "operator": "endsWith", "value": "tool_call.bash"}}]}"#;
+    let config =
+        format!(r#"{{"policies": [{POLICY}, {tools}], "policy_modes": {{"tools": "shadow"}}}}"#);
+    let (mut ex, mut host) = llm_call_with(&config);
+    let call = json!([{"id": "c1", "type": "function",
+        "function": {"name": "bash", "arguments": json!({"command": "ls -l"}).to_string()}}]);
+    let body = chat_message(json!({"role": "assistant", "content": "", "tool_calls": call}));
+    assert_eq!(
+        answer_with(&mut ex, &mut host, "application/json", &body),
+        Flow::Continue
+    );
+    assert!(host.reply.is_none());
+    ex.on_log(&mut host);
+    let a: Value = serde_json::from_str(&host.audit_lines()[0]).unwrap();
+    assert_eq!(
+        (&a["decision"], &a["rule"]),
+        (&json!("allow"), &json!("rest"))
+    );
+    assert_eq!(
+        (&a["mode"], &a["would"], &a["would_rule"]),
+        (&json!("shadow"), &json!("deny"), &json!("no-bash"))
+    );
+    assert_eq!(a["llm"]["tool_calls"][0], "llm.openai.tool_call.bash");
 }
