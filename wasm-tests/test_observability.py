@@ -217,3 +217,24 @@ def test_the_access_log_sees_what_the_filter_found_in_an_llm_answer():
         [line] = access_lines(envoy, 1)
     assert SECRET not in text
     assert (line["authensor_decision"], line["authensor_detection_type"]) == ("allow", "credentials")
+
+
+def test_a_shadow_policy_on_mcp_tool_calls(mcp_gateway):
+    from test_mcp import POLICY, gateway_config, text_of
+
+    trial = {
+        "id": "trial",
+        "name": "no reads under /tmp/private, being rolled out",
+        "version": "0.1.0",
+        "priority": 10,
+        "scope": {"actionTypes": ["mcp.**"]},
+        "rules": [{"id": "no-private", "effect": "deny", "description": "private files stay private",
+                   "condition": {"field": "action.parameters.path", "operator": "startsWith", "value": "/tmp/private"}}],
+    }
+    config = {**gateway_config(policies=(POLICY, trial)), "policy_modes": {"trial": "shadow"}}
+    stack = mcp_gateway("json", config)
+    result = stack.run(lambda s: s.call_tool("read_file", {"path": "/tmp/private/a"}))
+    assert result.isError is False and "contents of /tmp/private/a" in text_of(result)
+    [line] = [l for l in stack.envoy.wait_for_audit(3) if l.get("action") == "mcp.files.read_file"]
+    assert (line["decision"], line["rule"]) == ("allow", "allow-mcp")
+    assert (line["mode"], line["would"], line["would_policy"], line["would_rule"]) == ("shadow", "deny", "trial", "no-private")
