@@ -102,6 +102,9 @@ impl Host for MemHost {
     fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
         (path == ["response", "code"]).then(|| 200u64.to_le_bytes().to_vec())
     }
+    fn set_property(&mut self, name: &str, value: &str) {
+        black_box((name, value));
+    }
     fn send_reply(&mut self, status: u32, _headers: &[(&str, &str)], body: &[u8]) {
         black_box(body);
         self.replied = Some(status);

@@ -48,6 +48,12 @@ extern "C" {
         return_value_data: *mut *mut u8,
         return_value_size: *mut usize,
     ) -> u32;
+    fn proxy_set_property(
+        path_data: *const u8,
+        path_size: usize,
+        value_data: *const u8,
+        value_size: usize,
+    ) -> u32;
     fn proxy_get_shared_data(
         key_data: *const u8,
         key_size: usize,
@@ -146,6 +152,14 @@ pub fn property(path: &[&str]) -> Option<Vec<u8>> {
     // SAFETY: returned by the call above.
     let value = unsafe { owned(data, size) };
     (status == OK).then_some(value)
+}
+
+/// Set a one-segment property of the current stream; false when the host refused.
+pub fn set_property(name: &str, value: &[u8]) -> bool {
+    // SAFETY: pointers to live slices for the duration of the call.
+    let status =
+        unsafe { proxy_set_property(name.as_ptr(), name.len(), value.as_ptr(), value.len()) };
+    status == OK
 }
 
 /// A shared-data entry and its compare-and-swap token (an empty value is still an entry).

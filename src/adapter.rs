@@ -225,6 +225,10 @@ impl Host for ProxyHost {
         abi::property(path)
     }
 
+    fn set_property(&mut self, name: &str, value: &str) {
+        abi::set_property(name, value.as_bytes());
+    }
+
     fn send_reply(&mut self, status: u32, headers: &[(&str, &str)], body: &[u8]) {
         let _ = hostcalls::send_http_response(status, headers.to_vec(), Some(body));
     }

@@ -65,6 +65,19 @@ pub struct AuditRecord<'a> {
     /// For LLM API calls: what the filter did to the call and its answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub llm: Option<&'a LlmAudit>,
+    /// `shadow` when something was not enforced (shadow mode, or a shadow policy decided).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<&'static str>,
+    /// In shadow: what enforcement would have done (an outcome, or `redact`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would: Option<&'static str>,
+    /// In shadow: the policy, rule and reason of the would-be decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_policy: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_rule: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_reason: Option<&'a str>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -113,6 +126,9 @@ pub struct LlmAudit {
     /// Where the call was stopped, if it was: `request`, `answer` or `stream`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked_at: Option<&'static str>,
+    /// The first tool call a shadow policy would have refused (the line's `would`, not here).
+    #[serde(skip)]
+    pub shadowed: Option<Decision>,
 }
 
 impl LlmAudit {
@@ -168,6 +184,23 @@ impl<'a> AuditRecord<'a> {
             redactions: 0,
             events: &[],
             llm: None,
+            mode: None,
+            would: None,
+            would_policy: None,
+            would_rule: None,
+            would_reason: None,
+        }
+    }
+
+    /// Mark the line as shadowed: `would` is what enforcement would have done, `decision` the
+    /// would-be decision behind it, if any.
+    pub fn shadow(&mut self, would: &'static str, decision: Option<&'a Decision>) {
+        self.mode = Some("shadow");
+        self.would = Some(would);
+        if let Some(d) = decision {
+            self.would_policy = d.policy.as_deref();
+            self.would_rule = d.rule.as_deref();
+            self.would_reason = d.reasons.first().map(String::as_str);
         }
     }
 

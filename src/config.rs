@@ -2,6 +2,7 @@
 //! values are errors naming their JSON path) and compiled once per VM into an [`Engine`].
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::aegis::{AegisConfig, Scanner};
@@ -40,6 +41,10 @@ impl std::error::Error for ConfigError {}
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FilterConfig {
+    /// `shadow`: every decision is computed and audited, none is enforced.
+    pub mode: Mode,
+    /// Per-policy modes by policy id (a policy in `shadow` is audited, never enforced).
+    pub policy_modes: BTreeMap<String, Mode>,
     pub agent: AgentConfig,
     pub body: BodyConfig,
     pub audit: AuditConfig,
@@ -53,6 +58,16 @@ pub struct FilterConfig {
     pub mcp: Option<McpConfig>,
     /// LLM API recognition, masking and compression handling.
     pub llm: LlmConfig,
+}
+
+/// Whether decisions are enforced or only audited (shadow mode, for rolling policy out).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Enforce,
+    /// Compute and audit every decision (`"would"` in the audit line), change no traffic.
+    Shadow,
 }
 
 /// Who the agent behind this sidecar is, when the traffic itself does not say.
@@ -170,6 +185,7 @@ pub const MAX_BODY_LIMIT: u64 = 64 * 1024 * 1024;
 /// The configuration compiled for the request path: built once per VM, shared by every request.
 #[derive(Debug)]
 pub struct Engine {
+    pub mode: Mode,
     pub agent: AgentConfig,
     pub body: BodyConfig,
     pub audit: AuditConfig,
@@ -220,14 +236,16 @@ impl Engine {
                 ));
             }
         }
-        let policy = PolicyEngine::compile(
+        let mut policy = PolicyEngine::compile(
             &config.policies,
             "policies",
             &|i| format!("policies[{i}]"),
             &config.approval,
             &config.policy_state,
         )?;
+        policy.set_modes(&config.policy_modes)?;
         Ok(Engine {
+            mode: config.mode,
             agent: config.agent,
             body: config.body,
             audit: config.audit,
@@ -271,6 +289,14 @@ mod tests {
         assert_eq!(engine.body.on_oversize, OversizeAction::Deny);
         assert!(engine.audit.log_allowed);
         assert_eq!(engine.audit.max_line_bytes, 15 * 1024);
+        assert_eq!(engine.mode, Mode::Enforce);
+    }
+
+    #[test]
+    fn mode_is_enforce_or_shadow() {
+        let engine = Engine::from_json(br#"{"mode": "shadow"}"#).unwrap();
+        assert_eq!(engine.mode, Mode::Shadow);
+        assert!(error_of(r#"{"mode": "audit"}"#).starts_with("mode: unknown variant `audit`"));
     }
 
     #[test]

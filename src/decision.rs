@@ -44,6 +44,8 @@ pub struct Decision {
     pub retry_after: Option<u64>,
     /// What to approve, for `require_approval`.
     pub approval: Option<ApprovalRequest>,
+    /// In shadow: what enforcement would have decided instead (shadow mode, or a shadow policy).
+    pub would: Option<Box<Decision>>,
 }
 
 impl Decision {
@@ -57,6 +59,7 @@ impl Decision {
             reasons: Vec::new(),
             retry_after: None,
             approval: None,
+            would: None,
         }
     }
 
@@ -78,6 +81,7 @@ impl Decision {
             reasons: vec![v.reason.clone().into_owned()],
             retry_after: v.retry_after,
             approval: v.approval.clone(),
+            would: None,
         }
     }
 
@@ -103,6 +107,19 @@ impl Decision {
 
     pub fn is_allowed(&self) -> bool {
         self.outcome == Outcome::Allow
+    }
+
+    /// Shadow this decision: what happens is an allow that carries it as the would-be decision
+    /// (a would-be decision it already had, from a shadow policy, is kept).
+    pub fn shadowed(self) -> Decision {
+        let would = match self.would {
+            Some(earlier) => earlier,
+            None => Box::new(self),
+        };
+        Decision {
+            would: Some(would),
+            ..Decision::allow()
+        }
     }
 
     /// The JSON body of the reply: `{"error":{"type","decision","policy","rule","reason",

@@ -20,6 +20,8 @@ pub struct FakeHost {
     pub request_body: Vec<u8>,
     pub response_body: Vec<u8>,
     pub properties: HashMap<String, Vec<u8>>,
+    /// Properties the filter set on the stream (`set_property`).
+    pub stream_properties: HashMap<String, String>,
     pub reply: Option<Reply>,
     pub logs: RefCell<Vec<(LogLevel, String)>>,
     /// Counters by stat name (named by `catalog`), and histogram samples.
@@ -124,6 +126,11 @@ impl Host for FakeHost {
 
     fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
         self.properties.get(&path.join(".")).cloned()
+    }
+
+    fn set_property(&mut self, name: &str, value: &str) {
+        self.stream_properties
+            .insert(name.to_owned(), value.to_owned());
     }
 
     fn send_reply(&mut self, status: u32, headers: &[(&str, &str)], body: &[u8]) {

@@ -42,6 +42,9 @@ pub trait Host {
     fn set_body(&mut self, dir: Direction, body: &[u8]);
     /// A proxy property (for example `["source", "address"]`), raw bytes.
     fn property(&self, path: &[&str]) -> Option<Vec<u8>>;
+    /// Set a property of this stream for the proxy's access log and RBAC (Envoy: filter state
+    /// `wasm.<name>`, read with `%FILTER_STATE(wasm.<name>:PLAIN)%`). Best effort.
+    fn set_property(&mut self, name: &str, value: &str);
     /// Answer the downstream directly; the request goes no further.
     fn send_reply(&mut self, status: u32, headers: &[(&str, &str)], body: &[u8]);
     /// Add `delta` to a counter.

@@ -36,8 +36,16 @@ pub enum Metric<'a> {
     Redactions,
     /// Bodies over `body.max_bytes`: `authensor_body_limit_total`.
     BodyTooLarge,
-    /// Bodies that could not be parsed as their protocol: `authensor_parse_failures_total`.
-    ParseFailures,
+    /// Bodies that could not be parsed as their protocol (`http`, `mcp`, `llm`):
+    /// `authensor_parse_failures_total{protocol}`.
+    ParseFailures { protocol: &'static str },
+    /// A request let through in shadow, by what enforcement would have done (an outcome, or
+    /// `redact`) and the rule behind it: `authensor_shadow_decisions_total{outcome,policy,rule}`.
+    Shadow {
+        would: &'static str,
+        policy: Option<&'a str>,
+        rule: Option<&'a str>,
+    },
     /// Configurations loaded by a VM: `authensor_config_reloads_total{result}`.
     ConfigReloads { ok: bool },
     /// Histogram of the time the filter added to a request: `authensor_added_latency_us`.
@@ -67,7 +75,8 @@ impl Metric<'_> {
             Metric::Detection { .. } => "authensor_detections_total",
             Metric::Redactions => "authensor_redactions_total",
             Metric::BodyTooLarge => "authensor_body_limit_total",
-            Metric::ParseFailures => "authensor_parse_failures_total",
+            Metric::ParseFailures { .. } => "authensor_parse_failures_total",
+            Metric::Shadow { .. } => "authensor_shadow_decisions_total",
             Metric::ConfigReloads { .. } => "authensor_config_reloads_total",
             Metric::AddedLatencyUs => "authensor_added_latency_us",
         }
@@ -75,7 +84,9 @@ impl Metric<'_> {
 }
 
 /// Every label name used, in the order Envoy's `stats_tags` should list them.
-pub const LABELS: [&str; 6] = ["outcome", "policy", "rule", "type", "sub_type", "result"];
+pub const LABELS: [&str; 7] = [
+    "outcome", "policy", "rule", "type", "sub_type", "result", "protocol",
+];
 
 /// Label value for a rule or policy the configuration does not know.
 pub const OTHER: &str = "other";
@@ -158,19 +169,19 @@ impl MetricCatalog {
         match *metric {
             Metric::Requests(outcome) => label("outcome", outcome.as_str()),
             Metric::Denial { policy, rule } => {
-                let policy = match policy {
-                    None => NONE,
-                    Some(p) if !overflow && self.policies.contains(p) => p,
-                    Some(_) => OTHER,
-                };
-                let rule = match rule {
-                    None => NONE,
-                    Some(r) if !overflow && self.known_rule(r) => r,
-                    Some(_) => OTHER,
-                };
-                label("policy", policy);
-                label("rule", rule);
+                label("policy", self.policy_label(policy, overflow));
+                label("rule", self.rule_label(rule, overflow));
             }
+            Metric::Shadow {
+                would,
+                policy,
+                rule,
+            } => {
+                label("outcome", would);
+                label("policy", self.policy_label(policy, overflow));
+                label("rule", self.rule_label(rule, overflow));
+            }
+            Metric::ParseFailures { protocol } => label("protocol", protocol),
             Metric::Detection { kind, sub_type } => {
                 let sub_type = if !overflow && self.known_sub_type(kind, sub_type) {
                     sub_type
@@ -181,12 +192,25 @@ impl MetricCatalog {
                 label("sub_type", sub_type);
             }
             Metric::ConfigReloads { ok } => label("result", if ok { "ok" } else { "error" }),
-            Metric::Redactions
-            | Metric::BodyTooLarge
-            | Metric::ParseFailures
-            | Metric::AddedLatencyUs => {}
+            Metric::Redactions | Metric::BodyTooLarge | Metric::AddedLatencyUs => {}
         }
         out.push_str(metric.family());
+    }
+
+    fn policy_label<'m>(&self, policy: Option<&'m str>, overflow: bool) -> &'m str {
+        match policy {
+            None => NONE,
+            Some(p) if !overflow && self.policies.contains(p) => p,
+            Some(_) => OTHER,
+        }
+    }
+
+    fn rule_label<'m>(&self, rule: Option<&'m str>, overflow: bool) -> &'m str {
+        match rule {
+            None => NONE,
+            Some(r) if !overflow && self.known_rule(r) => r,
+            Some(_) => OTHER,
+        }
     }
 
     fn known_rule(&self, rule: &str) -> bool {
@@ -301,6 +325,26 @@ mod tests {
             "policy=.=egress;.;rule=.=no-admin;.;authensor_denials_total"
         );
         assert_eq!(name(&c, Metric::BodyTooLarge), "authensor_body_limit_total");
+        assert_eq!(
+            name(&c, Metric::ParseFailures { protocol: "mcp" }),
+            "protocol=.=mcp;.;authensor_parse_failures_total"
+        );
+        let shadow = |policy, rule| {
+            let would = "redact";
+            name(
+                &c,
+                Metric::Shadow {
+                    would,
+                    policy,
+                    rule,
+                },
+            )
+        };
+        assert_eq!(
+            shadow(Some("egress"), Some("no-admin")),
+            "outcome=.=redact;.;policy=.=egress;.;rule=.=no-admin;.;authensor_shadow_decisions_total"
+        );
+        assert!(shadow(Some("unknown"), None).contains("policy=.=other;.;rule=.=none;.;"));
         assert_eq!(
             name(&c, Metric::ConfigReloads { ok: false }),
             "result=.=error;.;authensor_config_reloads_total"

@@ -1,6 +1,7 @@
 """The filter's metrics in a real Envoy's /stats/prometheus: labelled through the stats_tags in
-filter-config/envoy-stats-config.json (the same block as examples/envoy.yaml), counted per request.
-Parse failures are not counted by the request path yet (xfail); the other counters are."""
+filter-config/envoy-stats-config.json (the same block as examples/envoy.yaml), counted per request:
+outcomes, denials by rule (decided on the request or on the answer), detections, redactions, body
+limits, parse failures by protocol, configuration loads and the added-latency histogram."""
 
 from __future__ import annotations
 
@@ -74,10 +75,46 @@ def test_detections_and_redactions_once_the_scanner_is_wired(envoy_with, upstrea
     assert labelled(envoy, "authensor_redactions_total") == 1
 
 
-@pytest.mark.xfail(strict=False, reason="awaiting exchange integration")
-def test_parse_failures_are_counted(envoy_with, upstream):
+def test_parse_failures_are_counted_by_protocol(envoy_with, upstream):
     envoy = start(envoy_with, upstream)
     r = httpx.post(envoy.url("/notes"), content=b'{"note": ', headers={"content-type": "application/json"})
     assert r.status_code == 400
     envoy.wait_for_audit(1)
-    assert labelled(envoy, "authensor_parse_failures_total") == 1
+    assert labelled(envoy, "authensor_parse_failures_total", protocol="http") == 1
+    assert labelled(envoy, "authensor_denials_total", policy="none", rule="body") == 1
+
+
+def test_denials_decided_on_the_answer_are_counted_by_rule(envoy_with):
+    """An LLM answer carrying a canary is refused after the request was allowed: it counts as a
+    denial by the scanner's rule, like a denial decided on the request."""
+    from llm_upstream import CANARY, LlmUpstream
+    from test_llm import ALLOW_ALL
+
+    with LlmUpstream() as llm:
+        envoy = start(envoy_with, llm, {**ALLOW_ALL, "aegis": {"canaries": [CANARY]}})
+        chat = {"model": "gpt-test", "messages": [{"role": "user", "content": "SCRIPT:canary"}]}
+        r = httpx.post(envoy.url("/v1/chat/completions"), json=chat, timeout=10)
+        assert r.status_code == 403 and CANARY not in r.text
+        [line] = envoy.wait_for_audit(1)
+    assert (line["decision"], line["rule"], line["llm"]["blocked_at"]) == ("deny", "aegis", "answer")
+    assert labelled(envoy, "authensor_requests_total", outcome="allow") == 1, "allowed when asked"
+    assert labelled(envoy, "authensor_denials_total", policy="none", rule="aegis") == 1
+
+
+def test_mcp_results_blocked_in_the_answer_are_denials_by_rule():
+    """A tool result carrying an injection is withheld after the call was allowed: a denial by the
+    gateway's result rule, beside the allowed request."""
+    import mcp_harness
+    from test_mcp import gateway_config, text_of
+
+    with mcp_harness.McpServer("json") as server:
+        config = harness.bootstrap([harness.wasm_filter(gateway_config())], server.port, stats_tags=True)
+        with harness.Envoy(config) as envoy:
+            stack = mcp_harness.McpStack(server, envoy)
+            result = stack.run(lambda s: s.call_tool("fetch_page", {"url": "https://news.example/today"}))
+            assert result.isError is True and "injection" in text_of(result)
+            envoy.wait_for_audit(3)
+            assert labelled(envoy, "authensor_denials_total", policy="none", rule="mcp.tool_results") == 1
+            injections = [v for (name, labels), v in envoy.prometheus().items()
+                          if name == "authensor_detections_total" and ("type", "injection") in labels]
+            assert sum(injections) >= 1

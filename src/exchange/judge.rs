@@ -64,18 +64,21 @@ pub fn decide(
         envelope.aegis = Aegis::from_detections(&detections).with_roles(scan.roles);
     }
     let findings = scan.findings;
-    let verdict = engine.policy.evaluate(
-        store,
-        &envelope,
-        &Request {
-            now_nanos,
-            approval_token,
-        },
-    );
+    let request = Request {
+        now_nanos,
+        approval_token,
+    };
+    let verdict = engine.policy.evaluate(store, &envelope, &request);
     let mut decision = Decision::from_verdict(&verdict);
+    if let Some(would) = engine.policy.shadow_verdict(store, &envelope, &request) {
+        decision.would = Some(Box::new(Decision::from_verdict(&would)));
+    }
     if decision.is_allowed() {
         if let Some(blocked) = blocking(findings) {
-            decision = Decision::deny("content_blocked", 403, SCAN_RULE, describe(blocked));
+            decision = Decision {
+                would: decision.would.take(),
+                ..Decision::deny("content_blocked", 403, SCAN_RULE, describe(blocked))
+            };
         }
     }
     (decision, envelope.action.kind)

@@ -682,7 +682,14 @@ fn tool_check(
     audit.tool_calls.push(action_type);
     // Redactions inside the arguments are recorded where they are made, in the answer's text.
     findings.extend(found.into_iter().filter(|f| f.action != ScanAction::Redact));
-    (!decision.is_allowed()).then_some(decision)
+    if decision.is_allowed() {
+        let refused = decision.would.filter(|w| !w.is_allowed());
+        if let (Some(would), None) = (refused, &audit.shadowed) {
+            audit.shadowed = Some(*would);
+        }
+        return None;
+    }
+    Some(decision)
 }
 
 /// Record a replacement made in the answer: an Aegis redaction (as a finding) or a restored

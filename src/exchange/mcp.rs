@@ -151,6 +151,14 @@ impl<H: Host> Inspector for FilterInspector<'_, H> {
     }
 }
 
+/// Whether a gateway event is a block made in the answer (counted as a denial by its rule).
+pub fn is_answer_block(event: &str) -> bool {
+    matches!(
+        event,
+        "result_blocked" | "tool_poisoned" | "server_request_dropped"
+    )
+}
+
 /// GET (the server's own event stream) and DELETE (ending the session) on the MCP endpoint carry
 /// no JSON-RPC: they are decided as `mcp.<server>.session.open` / `.close` (operation `read`) so a
 /// policy scoped to `mcp.**` governs them too.
@@ -341,7 +349,7 @@ impl McpState {
     pub fn drain_notes(&mut self, events: &mut Vec<AuditEvent>, findings: &mut Vec<Finding>) {
         for note in self.notes.drain(..) {
             let action = match note.event {
-                "result_blocked" | "tool_poisoned" | "server_request_dropped" => ScanAction::Block,
+                e if is_answer_block(e) => ScanAction::Block,
                 "result_redacted" => ScanAction::Redact,
                 _ => ScanAction::Log,
             };

@@ -9,17 +9,21 @@ mod http;
 mod judge;
 mod llm;
 mod mcp;
+mod properties;
+mod shadow;
 
 use std::rc::Rc;
 
 use crate::aegis::Finding;
-use crate::audit::{AuditEvent, AuditRecord};
-use crate::config::{Engine, OversizeAction};
-use crate::decision::Decision;
+use crate::audit::{AuditEvent, AuditRecord, LlmAudit};
+use crate::config::{Engine, Mode, OversizeAction};
+use crate::decision::{Decision, Outcome};
 use crate::host::{Direction, Host, LogLevel, Metric};
 use crate::protocol::llm::detect;
+use crate::protocol::mcp::gateway::RULE_INVALID;
 use crate::request::RequestFacts;
 use llm::AnswerVerdict;
+use shadow::{Changes, Observer};
 
 /// Whether the proxy should continue the stream or hold it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +99,8 @@ pub struct Exchange {
     findings: Vec<Finding>,
     redactions: usize,
     events: Vec<AuditEvent>,
+    /// The stream properties set so far (access logs, RBAC).
+    published: properties::Published,
 }
 
 impl Exchange {
@@ -111,6 +117,7 @@ impl Exchange {
             findings: Vec::new(),
             redactions: 0,
             events: Vec::new(),
+            published: properties::Published::default(),
         }
     }
 
@@ -134,12 +141,15 @@ impl Exchange {
             if me.replied.is_some() {
                 return Flow::Continue;
             }
+            let shadow = me.shadow();
+            let mut view = Observer { host, shadow };
             match &mut me.route {
                 Route::Http => Flow::Continue,
-                Route::Mcp(state) => state.response_headers(&me.engine, host),
+                Route::Mcp(state) => state.response_headers(&me.engine, &mut view),
                 Route::Llm(state) => {
-                    let (flow, verdict) = state.response_headers(&me.engine, host, end_of_stream);
-                    me.answer_verdict(host, verdict, flow)
+                    let (flow, verdict) =
+                        state.response_headers(&me.engine, &mut view, end_of_stream);
+                    me.answer_verdict(view.host, verdict, flow)
                 }
             }
         })
@@ -155,48 +165,103 @@ impl Exchange {
             if me.replied.is_some() {
                 return Flow::Continue;
             }
+            let shadow = me.shadow();
+            let mut view = Observer { host, shadow };
+            let (engine, facts) = (&me.engine, &me.facts);
             match &mut me.route {
                 Route::Http => Flow::Continue,
                 Route::Mcp(state) => {
-                    state.response_body(&me.engine, &me.facts, host, body_size, end_of_stream)
+                    state.response_body(engine, facts, &mut view, body_size, end_of_stream)
                 }
                 Route::Llm(state) => {
                     let (flow, verdict) =
-                        state.response_body(&me.engine, &me.facts, host, body_size, end_of_stream);
-                    me.answer_verdict(host, verdict, flow)
+                        state.response_body(engine, facts, &mut view, body_size, end_of_stream);
+                    me.answer_verdict(view.host, verdict, flow)
                 }
             }
         })
     }
 
     /// Apply what a route decided about the answer: a refusal replaces it (its headers have not
-    /// gone downstream), an ended stream only changes the decision the audit line records.
+    /// gone downstream), an ended stream only changes the decision the audit line records. In
+    /// shadow the answer passes and the first would-be refusal is kept.
     fn answer_verdict<H: Host>(
         &mut self,
         host: &mut H,
         verdict: AnswerVerdict,
         flow: Flow,
     ) -> Flow {
-        match verdict {
-            AnswerVerdict::Pass => flow,
-            AnswerVerdict::Ended(decision) => {
-                self.decision = Some(decision);
-                flow
-            }
-            AnswerVerdict::Refuse(decision) => {
-                if let Route::Llm(state) = &mut self.route {
-                    state.refused("answer");
+        let (decision, refuse) = match verdict {
+            AnswerVerdict::Pass => return flow,
+            AnswerVerdict::Ended(decision) => (decision, false),
+            AnswerVerdict::Refuse(decision) => (decision, true),
+        };
+        if self.shadow() {
+            let current = self.decision.take().unwrap_or_else(Decision::allow);
+            let refused_before = current.would.as_ref().is_some_and(|w| !w.is_allowed());
+            self.decision = Some(if refused_before {
+                current
+            } else {
+                Decision {
+                    would: decision.shadowed().would,
+                    ..current
                 }
-                self.refuse(host, &decision, None);
-                self.decision = Some(decision);
-                Flow::Pause
+            });
+            self.publish(host);
+            return Flow::Continue;
+        }
+        host.count(
+            Metric::Denial {
+                policy: decision.policy.as_deref(),
+                rule: decision.rule.as_deref(),
+            },
+            1,
+        );
+        let flow = if refuse {
+            if let Route::Llm(state) = &mut self.route {
+                state.refused("answer");
             }
+            self.refuse(host, &decision, None);
+            Flow::Pause
+        } else {
+            flow
+        };
+        self.decision = Some(decision);
+        self.publish(host);
+        flow
+    }
+
+    fn shadow(&self) -> bool {
+        self.engine.mode == Mode::Shadow
+    }
+
+    /// The would-be outcome so far, from what has been gathered.
+    fn would<'d>(
+        &self,
+        decision: &'d Decision,
+        llm: Option<&LlmAudit>,
+    ) -> Option<(&'static str, Option<&'d Decision>)> {
+        let changes = Changes {
+            findings: &self.findings,
+            events: &self.events,
+            llm,
+        };
+        shadow::would(decision, self.shadow(), &changes)
+    }
+
+    /// Tell the proxy the stream's decision (access logs, RBAC).
+    fn publish<H: Host>(&mut self, host: &mut H) {
+        if let Some(decision) = &self.decision {
+            let would = self.would(decision, None).map(|(w, _)| w);
+            let published = &mut self.published;
+            properties::publish(host, published, decision, would, &self.findings);
         }
     }
 
     /// The stream is over: write its audit line.
     pub fn on_log<H: Host>(&mut self, host: &mut H) {
-        let decision = self.decision.take().unwrap_or_else(|| {
+        let published = self.decision.is_some() && matches!(self.route, Route::Http);
+        let mut decision = self.decision.take().unwrap_or_else(|| {
             Decision::deny(
                 "incomplete",
                 0,
@@ -210,6 +275,13 @@ impl Exchange {
             Route::Http => {}
         }
         host.record(Metric::AddedLatencyUs, self.added_nanos / 1_000);
+        if !self.shadow() {
+            // Answer-side blocks of the MCP gateway are denials by their rule.
+            for e in self.events.iter().filter(|e| mcp::is_answer_block(e.event)) {
+                let rule = Some(e.rule.as_str());
+                host.count(Metric::Denial { policy: None, rule }, 1);
+            }
+        }
         for f in &self.findings {
             let (kind, sub_type) = (f.detection.kind, f.detection.sub_type.as_str());
             host.count(Metric::Detection { kind, sub_type }, 1);
@@ -221,9 +293,39 @@ impl Exchange {
             Route::Llm(state) => Some(state.audit()),
             _ => None,
         };
+        if decision.would.is_none() {
+            // A tool call in the answer that a shadow policy would have refused.
+            decision.would = llm.and_then(|l| l.shadowed.clone()).map(Box::new);
+        }
+        let would = self.would(&decision, llm);
+        if let Some((outcome, d)) = would {
+            // A would-be redaction has no one rule; a would-be allow is the decision itself.
+            let labelled = match (outcome, d) {
+                (shadow::REDACT, _) => None,
+                (_, Some(d)) => Some(d),
+                (_, None) => Some(&decision),
+            };
+            let policy = labelled.and_then(|d| d.policy.as_deref());
+            let rule = labelled.and_then(|d| d.rule.as_deref());
+            host.count(
+                Metric::Shadow {
+                    would: outcome,
+                    policy,
+                    rule,
+                },
+                1,
+            );
+        }
+        if self.shadow() || !published {
+            // Answer-side findings, the final would-be outcome, or an undecided stream.
+            let top = would.map(|(w, _)| w);
+            let published = &mut self.published;
+            properties::publish(host, published, &decision, top, &self.findings);
+        }
         let eventful = !self.events.is_empty()
             || !self.findings.is_empty()
-            || llm.is_some_and(|l| l.is_eventful());
+            || llm.is_some_and(|l| l.is_eventful())
+            || would.is_some_and(|(w, _)| w != Outcome::Allow.as_str());
         if decision.is_allowed() && !eventful && !self.engine.audit.log_allowed {
             return;
         }
@@ -239,6 +341,9 @@ impl Exchange {
         );
         record.add_details(&self.findings, self.redactions, &self.events);
         record.llm = llm;
+        if let Some((outcome, d)) = would {
+            record.shadow(outcome, d);
+        }
         host.log(LogLevel::Info, &record.to_line());
     }
 
@@ -335,7 +440,8 @@ impl Exchange {
             self.action = verdict.action.clone();
         }
         self.findings = std::mem::take(&mut verdict.findings);
-        if let (Some(new_body), true) = (&verdict.rewrite, verdict.decision.is_allowed()) {
+        let apply = verdict.decision.is_allowed() && !self.shadow();
+        if let (Some(new_body), true) = (&verdict.rewrite, apply) {
             if !engine.body.hold_headers && new_body.len() != body.len() {
                 // The headers, with the original length, are already upstream: a body of another
                 // length cannot follow them, and the unredacted one must not.
@@ -381,6 +487,14 @@ impl Exchange {
     }
 
     fn decide<H: Host>(&mut self, host: &mut H, decision: Decision, reply: Option<Reply>) -> Flow {
+        if let Some(protocol) = parse_failure(&decision) {
+            host.count(Metric::ParseFailures { protocol }, 1);
+        }
+        let decision = if self.shadow() && !decision.is_allowed() {
+            decision.shadowed()
+        } else {
+            decision
+        };
         host.count(Metric::Requests(decision.outcome), 1);
         if !decision.is_allowed() {
             host.count(
@@ -396,6 +510,7 @@ impl Exchange {
             self.refuse(host, &decision, reply);
         }
         self.decision = Some(decision);
+        self.publish(host);
         self.flow_after_decision()
     }
 
@@ -434,6 +549,16 @@ impl Exchange {
     }
 }
 
+/// The protocol whose parsing refused the request, if that is why it was refused.
+fn parse_failure(decision: &Decision) -> Option<&'static str> {
+    match (decision.error_type, decision.rule.as_deref()) {
+        ("invalid_body", _) => Some("http"),
+        ("llm_request_malformed", _) => Some("llm"),
+        ("invalid_request", Some(RULE_INVALID)) => Some("mcp"),
+        _ => None,
+    }
+}
+
 /// The response status recorded by the proxy, or 0 when there was none.
 fn response_code(host: &impl Host) -> u32 {
     host.property(&["response", "code"])
@@ -441,5 +566,7 @@ fn response_code(host: &impl Host) -> u32 {
         .map_or(0, |b| u64::from_le_bytes(b) as u32)
 }
 
+#[cfg(test)]
+mod shadow_tests;
 #[cfg(test)]
 mod tests;

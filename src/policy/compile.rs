@@ -39,6 +39,8 @@ pub struct Policy {
     pub session: Option<SessionRules>,
     /// JSON path of the policy in its document, for lint messages.
     pub path: String,
+    /// Evaluated for the audit line only, never enforced (`policy_modes`, see [`super::shadow`]).
+    pub shadow: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -315,6 +317,7 @@ fn compile_policy(m: &PolicyModel, path: &str, budget: &mut Budget) -> Result<Po
         default_effect: m.default_effect,
         session,
         path: path.to_owned(),
+        shadow: false,
     })
 }
 

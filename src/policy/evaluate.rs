@@ -75,61 +75,76 @@ impl Scope {
 }
 
 impl PolicyEngine {
-    /// Decide on one envelope. Never panics; state problems fail closed with a reason.
+    /// Decide on one envelope with the enforced policies (shadow ones are left out, see
+    /// [`super::shadow`]). Never panics; state problems fail closed with a reason.
     pub fn evaluate<'p, S: SharedStore + ?Sized>(
         &'p self,
         store: &S,
         e: &Envelope,
         req: &Request<'_>,
     ) -> Verdict<'p> {
-        let now = req.now_nanos / 1_000_000_000;
-        let session = e.context.session_id.as_deref().filter(|s| !s.is_empty());
         let mut checked: Vec<&'p SessionRules> = Vec::new();
-        for p in &self.policies {
-            if !p.scope.matches(e) {
-                continue;
-            }
-            if let (Some(rules), Some(sid)) = (&p.session, session) {
-                match self.sessions.load(store, sid, now) {
-                    Ok(history) => {
-                        if let Some(v) = rules.check(&history, &e.action.kind) {
-                            return self.session_violation(e, p, v);
-                        }
-                    }
-                    Err(err) => return Verdict::new(Outcome::Deny, Some(p), None, err.describe()),
-                }
-                checked.push(rules);
-            }
-            if let Some(rule) = p
-                .rules
-                .iter()
-                .find(|r| r.condition.as_ref().is_none_or(|c| c.eval(e)))
-            {
-                return self.apply(store, e, req, now, p, rule, &checked);
-            }
-            match p.default_effect {
-                Some(DefaultEffect::Deny) => {
-                    return Verdict::new(
-                        Outcome::Deny,
-                        Some(p),
-                        None,
-                        "Default policy effect: deny",
-                    )
-                }
-                Some(DefaultEffect::Allow) => {
-                    let v = Verdict::new(
-                        Outcome::Allow,
-                        Some(p),
-                        None,
-                        "Default policy effect: allow",
-                    );
-                    return self.record(store, e, now, p, &checked, v);
-                }
-                // No default: fall through to the next policy, as Authensor does.
-                None => {}
+        for p in self.policies.iter().filter(|p| !p.shadow) {
+            if let Some(v) = self.try_policy(store, e, req, p, &mut checked) {
+                return v;
             }
         }
         Verdict::new(Outcome::Deny, None, None, NO_POLICY)
+    }
+
+    /// One policy's verdict on the envelope: `None` when its scope does not match or it falls
+    /// through (no rule matched and no `defaultEffect`). Session rules it checked are noted in
+    /// `checked`, so an allowed action is recorded against them.
+    pub(super) fn try_policy<'p, S: SharedStore + ?Sized>(
+        &'p self,
+        store: &S,
+        e: &Envelope,
+        req: &Request<'_>,
+        p: &'p Policy,
+        checked: &mut Vec<&'p SessionRules>,
+    ) -> Option<Verdict<'p>> {
+        if !p.scope.matches(e) {
+            return None;
+        }
+        let now = req.now_nanos / 1_000_000_000;
+        let session = e.context.session_id.as_deref().filter(|s| !s.is_empty());
+        if let (Some(rules), Some(sid)) = (&p.session, session) {
+            match self.sessions.load(store, sid, now) {
+                Ok(history) => {
+                    if let Some(v) = rules.check(&history, &e.action.kind) {
+                        return Some(self.session_violation(e, p, v));
+                    }
+                }
+                Err(err) => {
+                    return Some(Verdict::new(Outcome::Deny, Some(p), None, err.describe()))
+                }
+            }
+            checked.push(rules);
+        }
+        if let Some(rule) = p
+            .rules
+            .iter()
+            .find(|r| r.condition.as_ref().is_none_or(|c| c.eval(e)))
+        {
+            return Some(self.apply(store, e, req, now, p, rule, checked));
+        }
+        match p.default_effect? {
+            DefaultEffect::Deny => Some(Verdict::new(
+                Outcome::Deny,
+                Some(p),
+                None,
+                "Default policy effect: deny",
+            )),
+            DefaultEffect::Allow => {
+                let v = Verdict::new(
+                    Outcome::Allow,
+                    Some(p),
+                    None,
+                    "Default policy effect: allow",
+                );
+                Some(self.record(store, e, now, p, checked, v))
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

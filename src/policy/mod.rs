@@ -18,6 +18,7 @@ pub mod model;
 pub mod ratelimit;
 pub mod session;
 pub mod settings;
+pub mod shadow;
 pub mod state;
 
 pub use compile::PolicyEngine;
