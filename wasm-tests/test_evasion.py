@@ -490,15 +490,34 @@ def test_mcp_batch_with_an_escaped_injection_in_an_argument_is_blocked(mcp):
     assert mcp.server.calls()[before:] == []
 
 
-# ---- a streamed answer: an attack split across SSE events and TCP writes ---------------------------
+# ---- answers: split across SSE events and TCP writes, or ended by trailers ---------------------------
 
 
-class SseUpstream:
-    """An OpenAI-style chat endpoint that streams `pieces` of text, one SSE event per piece, each in
-    its own chunked write."""
+def chat_chunk(delta: dict, finish=None) -> bytes:
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "model": "m",
+             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    return f"data: {json.dumps(chunk)}\n\n".encode()
 
-    def __init__(self, texts: list[str]):
-        texts_ = texts
+
+def sse_answer(texts: list[str]) -> tuple[str, list[bytes]]:
+    """An OpenAI-style streamed chat answer, one event per text, every event over two writes."""
+    events = [chat_chunk({"content": t}) for t in texts] + [chat_chunk({}, "stop"), b"data: [DONE]\n\n"]
+    return "text/event-stream", [half for ev in events for half in (ev[: len(ev) // 2], ev[len(ev) // 2 :])]
+
+
+def json_answer(message: dict) -> tuple[str, list[bytes]]:
+    """An OpenAI-style chat answer (not streamed), in 40-byte writes."""
+    body = json.dumps({"id": "c1", "object": "chat.completion", "model": "m",
+                       "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}).encode()
+    return "application/json", pieces(body, 40)
+
+
+class ChunkedUpstream:
+    """An HTTP/1.1 upstream that answers every request with `answer` = (content type, writes),
+    chunked, each write flushed on its own, optionally ended by trailer fields."""
+
+    def __init__(self, answer: tuple[str, list[bytes]], trailers: str = ""):
+        content_type, writes = answer
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -509,23 +528,15 @@ class SseUpstream:
             def do_POST(self):
                 harness.read_request_body(self)
                 self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
+                self.send_header("content-type", content_type)
                 self.send_header("transfer-encoding", "chunked")
+                if trailers:
+                    self.send_header("trailer", trailers.split(":")[0])
                 self.end_headers()
-                events = []
-                for t in texts_:
-                    chunk = {"id": "c1", "object": "chat.completion.chunk", "model": "m",
-                             "choices": [{"index": 0, "delta": {"content": t}, "finish_reason": None}]}
-                    events.append(f"data: {json.dumps(chunk)}\n\n".encode())
-                done = {"id": "c1", "object": "chat.completion.chunk", "model": "m",
-                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-                events += [f"data: {json.dumps(done)}\n\n".encode(), b"data: [DONE]\n\n"]
-                for ev in events:
-                    # An event split over two writes as well.
-                    for part in (ev[: len(ev) // 2], ev[len(ev) // 2 :]):
-                        self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
-                        self.wfile.flush()
-                self.wfile.write(b"0\r\n\r\n")
+                for part in writes:
+                    self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n" + (trailers.encode() + b"\r\n" if trailers else b"") + b"\r\n")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -537,6 +548,35 @@ class SseUpstream:
         self.server.server_close()
 
 
+def envoy_before(up: ChunkedUpstream, trailers: bool = False) -> harness.Envoy:
+    """Envoy with the scanner-only filter in front of `up`; with `trailers`, Envoy reads the
+    upstream's HTTP/1 trailers (it drops them by default)."""
+    config = harness.bootstrap([harness.wasm_filter(SCANNER_ONLY)], up.port)
+    if trailers:
+        [cluster] = config["static_resources"]["clusters"]
+        cluster["typed_extension_protocol_options"] = {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http_protocol_options": {"enable_trailers": True}},
+            }
+        }
+    return harness.Envoy(config)
+
+
+def streamed_text(raw: str) -> str:
+    text = ""
+    for block in raw.split("\n\n"):
+        data = block.removeprefix("data: ").strip()
+        if data.startswith("{"):
+            for choice in json.loads(data).get("choices", []):
+                text += (choice.get("delta") or {}).get("content") or ""
+    return text
+
+
+CHAT = {"model": "m", "messages": [{"role": "user", "content": "what is my key?"}]}
+
+
+@pytest.mark.parametrize("trailers", [False, True], ids=["no-trailers", "ended-by-trailers"])
 @pytest.mark.parametrize(
     "texts",
     [
@@ -545,22 +585,32 @@ class SseUpstream:
     ],
     ids=["secret-over-four-events", "secret-split-with-zero-width"],
 )
-def test_a_secret_split_across_sse_events_never_arrives(texts):
-    up = SseUpstream(texts)
+def test_a_secret_split_across_sse_events_never_arrives(texts, trailers):
+    up = ChunkedUpstream(sse_answer(texts), "x-upstream-checksum: 1" if trailers else "")
     try:
-        config = {**SCANNER_ONLY}
-        with harness.Envoy(harness.bootstrap([harness.wasm_filter(config)], up.port)) as envoy:
-            body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "what is my key?"}]}
-            r = httpx.post(envoy.url("/v1/chat/completions"), json=body, timeout=20)
-            text = ""
-            for block in r.text.split("\n\n"):
-                data = block.removeprefix("data: ").strip()
-                if data.startswith("{"):
-                    for choice in json.loads(data).get("choices", []):
-                        text += (choice.get("delta") or {}).get("content") or ""
+        with envoy_before(up, trailers) as envoy:
+            r = httpx.post(envoy.url("/v1/chat/completions"), json={**CHAT, "stream": True}, timeout=20)
+            text = streamed_text(r.text)
             assert SECRET not in text.replace("\u200b", "")
             assert SECRET[4:11] not in text and SECRET[11:] not in text, text
             line = envoy.wait_for_audit(1)[-1]
             assert line["detections"], line
+    finally:
+        up.close()
+
+
+def test_an_answer_ended_by_trailers_is_judged_before_it_is_released():
+    """A JSON answer whose end comes with trailers: the destructive tool call in it is refused."""
+    call = {"id": "call_1", "type": "function",
+            "function": {"name": "bash", "arguments": json.dumps({"command": "rm -rf / --no-preserve-root"})}}
+    up = ChunkedUpstream(json_answer({"role": "assistant", "content": None, "tool_calls": [call]}),
+                         "x-upstream-checksum: 1")
+    try:
+        with envoy_before(up, trailers=True) as envoy:
+            r = httpx.post(envoy.url("/v1/chat/completions"), json=CHAT, timeout=20)
+            assert r.status_code == 403, r.text
+            assert "rm -rf" not in r.text
+            line = envoy.wait_for_audit(1)[-1]
+            assert (line["decision"], line["llm"]["blocked_at"]) == ("deny", "answer")
     finally:
         up.close()
