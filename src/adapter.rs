@@ -111,6 +111,13 @@ impl HttpContext for Stream {
         )
     }
 
+    fn on_http_request_trailers(&mut self, num_trailers: usize) -> Action {
+        action(
+            self.exchange
+                .on_request_trailers(&mut self.host, num_trailers),
+        )
+    }
+
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         action(
             self.exchange
@@ -123,6 +130,10 @@ impl HttpContext for Stream {
             self.exchange
                 .on_response_body(&mut self.host, body_size, end_of_stream),
         )
+    }
+
+    fn on_http_response_trailers(&mut self, _num_trailers: usize) -> Action {
+        action(self.exchange.on_response_trailers(&mut self.host))
     }
 
     fn on_log(&mut self) {

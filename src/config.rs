@@ -10,7 +10,7 @@ use crate::audit::bound;
 use crate::policy::model::PolicyModel;
 use crate::policy::settings::{ApprovalSettings, StateSettings};
 use crate::policy::PolicyEngine;
-use crate::protocol::llm::config::{LlmConfig, LlmSettings};
+use crate::protocol::llm::config::{LlmConfig, LlmSettings, OnCompressed};
 use crate::protocol::mcp::config::{CompiledMcp, McpConfig};
 
 /// A configuration problem: where it is (JSON path) and what was expected.
@@ -138,6 +138,9 @@ pub struct BodyConfig {
     /// (Envoy 1.35+); set false where the proxy cannot (Istio's WasmPlugin), and the headers go
     /// ahead while the body is held, then the upstream stream is reset on denial.
     pub hold_headers: bool,
+    /// A plain HTTP body with a `content-encoding` other than identity cannot be scanned: deny
+    /// it (415), or pass it unscanned with an audit line saying so.
+    pub on_compressed: OnCompressed,
 }
 
 impl Default for BodyConfig {
@@ -146,6 +149,7 @@ impl Default for BodyConfig {
             max_bytes: 1024 * 1024,
             on_oversize: OversizeAction::Deny,
             hold_headers: true,
+            on_compressed: OnCompressed::Deny,
         }
     }
 }

@@ -1,13 +1,18 @@
 //! Request-path normalisation, so that rules match what the upstream will serve:
-//! percent-decoding, backslashes, duplicate slashes and dot-segments are resolved and the query dropped.
+//! percent-decoding, backslashes, duplicate slashes, path parameters (`;x=1`, which servlet
+//! containers ignore, so `..;` is `..` there), NUL truncation and dot-segments are resolved and
+//! the query dropped.
 
-/// Normalise the path part of a `:path` header. `/a/./b//../%61dmin?x=1` becomes `/a/admin`.
+/// Normalise the path part of a `:path` header. `/a/./b//../%61dmin?x=1` becomes `/a/admin`,
+/// `/a/..;/admin;v=1/x` becomes `/admin/x`, `/admin%00.txt` becomes `/admin`.
 pub fn normalize(raw: &str) -> String {
     let path = raw.split(['?', '#']).next().unwrap_or("");
-    let decoded = percent_decode(path).replace('\\', "/");
+    let mut decoded = percent_decode(path).replace('\\', "/");
+    // Upstreams written in C read a path up to its first NUL.
+    decoded.truncate(decoded.find('\0').unwrap_or(decoded.len()));
     let mut segments: Vec<&str> = Vec::new();
     for segment in decoded.split('/') {
-        match segment {
+        match segment.split(';').next().unwrap_or("") {
             "" | "." => {}
             ".." => {
                 segments.pop();
@@ -94,5 +99,15 @@ mod tests {
         assert_eq!(normalize("/a/%252e%252e/admin"), "/admin");
         assert_eq!(normalize("/a\\..\\admin"), "/admin");
         assert_eq!(normalize("/bad%zzescape%"), "/bad%zzescape%");
+    }
+
+    #[test]
+    fn drops_path_parameters_and_what_follows_a_nul() {
+        assert_eq!(normalize("/admin;jsessionid=1/users"), "/admin/users");
+        assert_eq!(normalize("/a/..;/admin"), "/admin");
+        assert_eq!(normalize("/a/..%3B/admin"), "/admin");
+        assert_eq!(normalize("/;x/admin;"), "/admin");
+        assert_eq!(normalize("/admin%00.json"), "/admin");
+        assert_eq!(normalize("/%00/x"), "/");
     }
 }

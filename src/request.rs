@@ -52,6 +52,7 @@ pub struct RequestFacts {
     pub principal: Principal,
     pub content_length: Option<u64>,
     pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
     /// MCP's `mcp-session-id` header.
     pub session_id: Option<String>,
     /// The peer address without its port.
@@ -83,6 +84,7 @@ impl RequestFacts {
             principal: principal(host, engine, &header),
             content_length: header("content-length").and_then(|v| v.trim().parse().ok()),
             content_type: header("content-type"),
+            content_encoding: header("content-encoding"),
             session_id: header("mcp-session-id").filter(|s| !s.is_empty()),
             source_ip: host
                 .property(&["source", "address"])

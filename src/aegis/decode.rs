@@ -1,12 +1,14 @@
 //! Bounded decoding of encoded segments so their content is scanned too: base64 (standard and
 //! URL-safe), hex, space-separated hex or binary bytes, percent-encoding, words spelled one letter
-//! at a time, Unicode-tag smuggled text and ROT13. Only results that read as text are kept, and a
+//! at a time, Unicode-tag smuggled text, ROT13, and words broken up by invisible characters
+//! (read again without them, case kept, so a secret split by a zero-width space is whole). Only results that read as text are kept, and a
 //! per-string byte budget caps the work.
 
 use std::ops::Range;
 
 use super::candidates::Candidates;
 use super::config::DecodeConfig;
+use super::normalize::is_invisible;
 
 /// Text recovered from a segment of the scanned string.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +168,8 @@ pub struct Plan<'a> {
     pub tags: &'a [u8],
     pub tag_at: usize,
     pub rot13: bool,
+    /// Normalisation counted invisible characters inside words.
+    pub hidden: bool,
 }
 
 /// Collect decodable segments of a string into `out`, spending at most `budget` bytes.
@@ -208,6 +212,33 @@ pub fn collect(plan: &Plan<'_>, budget: &mut usize, out: &mut Vec<Decoded>) {
     if plan.rot13 {
         push(0..plan.text.len(), Some(rot13(plan.text)), "rot13");
     }
+    if plan.hidden {
+        if let Some((span, text)) = without_invisible(plan.text) {
+            push(span, Some(text), "invisible");
+        }
+    }
+}
+
+/// The whitespace-delimited stretch of `text` holding every invisible character, and that
+/// stretch with them removed.
+fn without_invisible(text: &str) -> Option<(Range<usize>, String)> {
+    let mut found: Option<Range<usize>> = None;
+    for (i, c) in text.char_indices().filter(|(_, c)| is_invisible(*c)) {
+        let end = i + c.len_utf8();
+        found = Some(found.map_or(i..end, |f| f.start..end));
+    }
+    let found = found?;
+    let start = text
+        .get(..found.start)?
+        .char_indices()
+        .rfind(|(_, c)| c.is_whitespace())
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let end = text
+        .get(found.end..)?
+        .find(char::is_whitespace)
+        .map_or(text.len(), |j| found.end + j);
+    let stripped = text.get(start..end)?.chars().filter(|c| !is_invisible(*c));
+    Some((start..end, stripped.collect()))
 }
 
 /// Base64 worth trying: mixed case or digits (plain lower-case words are identifiers).
@@ -221,6 +252,17 @@ fn worth_base64(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_broken_by_invisible_characters_are_read_whole() {
+        let text = "key: AKIA\u{200b}ABCD\u{00ad}EFGH rest";
+        let (span, whole) = without_invisible(text).unwrap();
+        assert_eq!(&text[span], "AKIA\u{200b}ABCD\u{00ad}EFGH");
+        assert_eq!(whole, "AKIAABCDEFGH");
+        assert_eq!(without_invisible("nothing hidden"), None);
+        let (span, whole) = without_invisible("\u{2060}x").unwrap();
+        assert_eq!((span, whole.as_str()), (0..4, "x"));
+    }
 
     #[test]
     fn base64_standard_urlsafe_and_unpadded() {

@@ -333,22 +333,32 @@ fn next_to_ascii_letter(bytes: &[u8], start: usize, end: usize) -> bool {
     before || after
 }
 
+/// Whether normalisation removes `c` as invisible (zero-width, bidi controls, tag characters,
+/// variation selectors, combining marks).
+pub fn is_invisible(c: char) -> bool {
+    !c.is_ascii() && matches!(fold(c), Fold::Drop(_) | Fold::Bidi | Fold::Tag(_))
+}
+
 /// Fold one non-ASCII character.
 fn fold(c: char) -> Fold {
     let cp = c as u32;
     match cp {
         // Soft hyphen, combining grapheme joiner, Arabic letter mark, Mongolian vowel separator,
-        // zero-width space/non-joiner/joiner, LRM/RLM, word joiner and invisible operators.
-        0xAD | 0x34F | 0x61C | 0x180E | 0x200B..=0x200F | 0x2060..=0x2064 | 0x206A..=0x206F => {
-            Fold::Drop(true)
-        }
+        // zero-width space/non-joiner/joiner, LRM/RLM, word joiner, invisible operators and the
+        // zero-width no-break space (a byte-order mark anywhere but the start).
+        0xAD
+        | 0x34F
+        | 0x61C
+        | 0x180E
+        | 0x200B..=0x200F
+        | 0x2060..=0x2064
+        | 0x206A..=0x206F
+        | 0xFEFF => Fold::Drop(true),
         0x202A..=0x202E | 0x2066..=0x2069 => Fold::Bidi,
         // Hangul fillers and Khmer invisible vowels, also used as blank padding.
         0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x3164 | 0xFFA0 => Fold::Drop(true),
-        // Byte-order mark, variation selectors, Mongolian free variation selectors.
-        0xFEFF | 0xFE00..=0xFE0F | 0x180B..=0x180D | 0x180F | 0xE0100..=0xE01EF => {
-            Fold::Drop(false)
-        }
+        // Variation selectors, Mongolian free variation selectors.
+        0xFE00..=0xFE0F | 0x180B..=0x180D | 0x180F | 0xE0100..=0xE01EF => Fold::Drop(false),
         // Combining diacritical marks: dropped so accents never split a keyword.
         0x300..=0x36F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F => {
             Fold::Drop(false)

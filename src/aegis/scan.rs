@@ -283,6 +283,7 @@ impl Scanner {
             tags: &w.tags,
             tag_at: signals.first_tag,
             rot13: requests.rot13,
+            hidden: signals.hidden > 0,
         };
         decode::collect(&plan, &mut w.budget, &mut jobs);
         for job in jobs {

@@ -45,6 +45,32 @@ fn injection_hidden_by_json_escapes_is_caught_with_its_path() {
 }
 
 #[test]
+fn a_secret_broken_up_by_invisible_characters_is_found_and_redacted_whole() {
+    let s = default_scanner();
+    let key = ["AKIA", "R4XW7PLQ2ZMN5TBK"].concat();
+    for mark in ['\u{200B}', '\u{00AD}', '\u{2060}', '\u{FEFF}', '\u{202E}'] {
+        let hidden = format!("{}{mark}{}", &key[..9], &key[9..]);
+        let body =
+            serde_json::to_vec(&serde_json::json!({"note": format!("use {hidden} today"), "n": 1}))
+                .unwrap();
+        let report = s.scan_json(&body).unwrap();
+        assert!(
+            has(&report, "credentials", "aws_access_key"),
+            "{mark:?}: {:?}",
+            kinds(&report)
+        );
+        let redacted = s.redact_body(&body, &report).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&redacted).unwrap();
+        let note = v["note"].as_str().unwrap();
+        assert!(
+            note.starts_with("use [REDACTED") && note.ends_with(" today"),
+            "{note}"
+        );
+        assert_eq!(v["n"], 1);
+    }
+}
+
+#[test]
 fn zero_width_homoglyph_and_fullwidth_evasions_are_caught() {
     let s = default_scanner();
     let zero_width =

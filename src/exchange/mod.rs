@@ -34,6 +34,8 @@ pub enum Flow {
 
 /// The rule id used for decisions made by the body-size limit.
 const BODY_LIMIT_RULE: &str = "body.max_bytes";
+/// The rule id of denials of requests that carry trailers.
+const TRAILERS_RULE: &str = "request.trailers";
 
 /// A protocol-shaped answer a route wants instead of the generic JSON error.
 pub(crate) struct Reply {
@@ -95,6 +97,8 @@ pub struct Exchange {
     /// Status of the reply the filter sent itself, if it stopped the request.
     replied: Option<u32>,
     body_bytes: u64,
+    /// Response bytes the route holds (buffered by its last `Pause`), read again at trailers.
+    response_held: usize,
     added_nanos: u64,
     findings: Vec<Finding>,
     redactions: usize,
@@ -113,6 +117,7 @@ impl Exchange {
             decision: None,
             replied: None,
             body_bytes: 0,
+            response_held: 0,
             added_nanos: 0,
             findings: Vec::new(),
             redactions: 0,
@@ -133,6 +138,27 @@ impl Exchange {
     ) -> Flow {
         self.timed(host, |me, host| {
             me.request_body(host, body_size, end_of_stream)
+        })
+    }
+
+    /// Request trailers end the request. The filter does not inspect trailer fields (an upstream
+    /// may merge them into the headers it decided on), so a request carrying any is refused;
+    /// without fields, the body buffered so far is complete and decided as usual.
+    pub fn on_request_trailers<H: Host>(&mut self, host: &mut H, fields: usize) -> Flow {
+        self.timed(host, |me, host| {
+            if me.decision.is_some() {
+                return me.flow_after_decision();
+            }
+            if fields > 0 {
+                let d = Decision::deny(
+                    "trailers_unsupported",
+                    400,
+                    TRAILERS_RULE,
+                    "the request carries trailers, which the filter does not inspect; send those fields as headers".into(),
+                );
+                return me.decide(host, d, None);
+            }
+            me.complete_request_body(host, me.body_bytes as usize)
         })
     }
 
@@ -162,24 +188,45 @@ impl Exchange {
         end_of_stream: bool,
     ) -> Flow {
         self.timed(host, |me, host| {
-            if me.replied.is_some() {
-                return Flow::Continue;
-            }
-            let shadow = me.shadow();
-            let mut view = Observer { host, shadow };
-            let (engine, facts) = (&me.engine, &me.facts);
-            match &mut me.route {
-                Route::Http => Flow::Continue,
-                Route::Mcp(state) => {
-                    state.response_body(engine, facts, &mut view, body_size, end_of_stream)
-                }
-                Route::Llm(state) => {
-                    let (flow, verdict) =
-                        state.response_body(engine, facts, &mut view, body_size, end_of_stream);
-                    me.answer_verdict(view.host, verdict, flow)
-                }
-            }
+            me.response_body(host, body_size, end_of_stream)
         })
+    }
+
+    /// Response trailers end the answer: a route still holding part of it reads that part as
+    /// the end of the stream, so nothing it held goes downstream unread. The trailer fields
+    /// themselves are treated like response headers (not scanned).
+    pub fn on_response_trailers<H: Host>(&mut self, host: &mut H) -> Flow {
+        self.timed(host, |me, host| {
+            let held = me.response_held;
+            me.response_body(host, held, true)
+        })
+    }
+
+    fn response_body<H: Host>(
+        &mut self,
+        host: &mut H,
+        body_size: usize,
+        end_of_stream: bool,
+    ) -> Flow {
+        if self.replied.is_some() {
+            return Flow::Continue;
+        }
+        let shadow = self.shadow();
+        let mut view = Observer { host, shadow };
+        let (engine, facts) = (&self.engine, &self.facts);
+        let flow = match &mut self.route {
+            Route::Http => Flow::Continue,
+            Route::Mcp(state) => {
+                state.response_body(engine, facts, &mut view, body_size, end_of_stream)
+            }
+            Route::Llm(state) => {
+                let (flow, verdict) =
+                    state.response_body(engine, facts, &mut view, body_size, end_of_stream);
+                self.answer_verdict(view.host, verdict, flow)
+            }
+        };
+        self.response_held = if flow == Flow::Pause { body_size } else { 0 };
+        flow
     }
 
     /// Apply what a route decided about the answer: a refusal replaces it (its headers have not
@@ -414,6 +461,11 @@ impl Exchange {
         if !end_of_stream {
             return Flow::Pause;
         }
+        self.complete_request_body(host, body_size)
+    }
+
+    /// The whole request body is buffered: read it and decide.
+    fn complete_request_body<H: Host>(&mut self, host: &mut H, body_size: usize) -> Flow {
         match host.body(Direction::Request, 0, body_size) {
             Some(body) => self.decide_on_body(host, &body),
             None if body_size == 0 => self.decide_on_body(host, b""),

@@ -286,3 +286,91 @@ fn allowed_lines_can_be_turned_off() {
     assert!(host.reply.is_none());
     assert!(host.audit_lines().is_empty());
 }
+
+/// Headers, then body chunks that never end the stream, then trailers with `fields` fields.
+fn send_with_trailers(ex: &mut Exchange, host: &mut FakeHost, body: &[u8], fields: usize) -> Flow {
+    assert_eq!(ex.on_request_headers(host, false), Flow::Pause);
+    host.request_body = body.to_vec();
+    if !body.is_empty() {
+        assert_eq!(ex.on_request_body(host, body.len(), false), Flow::Pause);
+    }
+    let flow = ex.on_request_trailers(host, fields);
+    ex.on_log(host);
+    flow
+}
+
+#[test]
+fn request_trailers_are_refused_and_never_release_the_body() {
+    for body in [&br#"{"note": "fine"}"#[..], b""] {
+        let mut host = FakeHost::request("POST", "/x", &[("content-type", "application/json")]);
+        let mut ex = exchange(CONFIG);
+        assert_eq!(send_with_trailers(&mut ex, &mut host, body, 2), Flow::Pause);
+        let (status, _, _) = host.reply.as_ref().unwrap();
+        assert_eq!(*status, 400);
+        assert_eq!(reply_json(&host)["error"]["type"], "trailers_unsupported");
+        let a = audit_of(&host);
+        assert_eq!(
+            (a["decision"].as_str(), a["rule"].as_str()),
+            (Some("deny"), Some("request.trailers"))
+        );
+    }
+}
+
+#[test]
+fn empty_request_trailers_end_the_body_which_is_then_decided() {
+    let mut host = FakeHost::request("POST", "/x", &[("content-type", "application/json")]);
+    let mut ex = exchange(CONFIG);
+    let flow = send_with_trailers(&mut ex, &mut host, br#"{"note": "TOPSECRET plans"}"#, 0);
+    assert_eq!(flow, Flow::Pause);
+    assert_eq!(reply_json(&host)["error"]["rule"], "no-secret");
+
+    let mut host = FakeHost::request("POST", "/x", &[("content-type", "application/json")]);
+    let mut ex = exchange(CONFIG);
+    assert_eq!(
+        send_with_trailers(&mut ex, &mut host, br#"{"note": "ok"}"#, 0),
+        Flow::Continue
+    );
+    assert!(host.reply.is_none());
+}
+
+#[test]
+fn compressed_bodies_are_refused_or_passed_with_a_note_when_configured() {
+    let gz: &[u8] = &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0x4b, 0x4c, 0x2a];
+    let headers = [("content-type", "text/plain"), ("content-encoding", "GZip")];
+    let mut host = FakeHost::request("POST", "/x", &headers);
+    let mut ex = exchange(CONFIG);
+    assert_eq!(
+        send(&mut ex, &mut host, &[gz]),
+        vec![Flow::Pause, Flow::Pause]
+    );
+    assert_eq!(host.reply.as_ref().unwrap().0, 415);
+    let error = &reply_json(&host)["error"];
+    assert_eq!(
+        (error["type"].as_str(), error["rule"].as_str()),
+        (Some("compressed_body"), Some("body.on_compressed"))
+    );
+
+    let passing = CONFIG.replace(
+        r#""max_bytes": 64"#,
+        r#""max_bytes": 64, "on_compressed": "pass""#,
+    );
+    let mut host = FakeHost::request("POST", "/x", &headers);
+    let mut ex = exchange(&passing);
+    assert_eq!(
+        send(&mut ex, &mut host, &[gz]),
+        vec![Flow::Pause, Flow::Continue]
+    );
+    let a = audit_of(&host);
+    assert_eq!(a["decision"], "allow");
+    assert!(
+        a["reasons"]
+            .to_string()
+            .contains("passed unscanned (body.on_compressed: pass)"),
+        "{a}"
+    );
+    // Policy still decides on what it can see without the body.
+    let mut host = FakeHost::request("POST", "/admin", &headers);
+    let mut ex = exchange(&passing);
+    send(&mut ex, &mut host, &[gz]);
+    assert_eq!(host.reply.as_ref().unwrap().0, 403);
+}

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use super::envelope::{Action, Context, Envelope, Operation, Principal};
 use crate::config::AgentConfig;
+use crate::protocol::mcp::strict_json;
 use crate::request::RequestFacts;
 
 /// The body could not be read as the JSON its content type announced.
@@ -97,8 +98,13 @@ pub fn resource(facts: &RequestFacts) -> String {
     format!("{}{}", host.trim_end_matches('.'), facts.path)
 }
 
-/// A JSON object body becomes the parameters. A body announced as JSON that does not parse is
-/// an error; anything else gives `{}`.
+/// Nesting deeper than this makes a JSON body invalid.
+const MAX_JSON_DEPTH: usize = 128;
+
+/// A JSON object body becomes the parameters; anything else gives `{}`. A body announced as
+/// JSON, or that looks like a JSON object whatever its content type says (an upstream may read
+/// it as JSON anyway), must be strict JSON: invalid JSON or a duplicate key (parsers disagree on
+/// which one wins) is an error.
 fn json_parameters(facts: &RequestFacts, body: &[u8]) -> Result<Value, BodyError> {
     let announced = facts.content_type.as_deref().is_some_and(|ct| {
         ct.split(';')
@@ -112,11 +118,13 @@ fn json_parameters(facts: &RequestFacts, body: &[u8]) -> Result<Value, BodyError
     if body.iter().all(u8::is_ascii_whitespace) || !(announced || looks_like_object) {
         return Ok(Value::Object(Map::new()));
     }
-    match serde_json::from_slice::<Value>(body) {
+    match strict_json::parse(body, MAX_JSON_DEPTH) {
         Ok(v @ Value::Object(_)) => Ok(v),
         Ok(_) => Ok(Value::Object(Map::new())),
         Err(e) if announced => Err(BodyError(format!("the JSON request body is invalid: {e}"))),
-        Err(_) => Ok(Value::Object(Map::new())),
+        Err(e) => Err(BodyError(format!(
+            "the request body looks like a JSON object but is not valid JSON: {e}"
+        ))),
     }
 }
 
@@ -180,8 +188,13 @@ mod tests {
             http_action(&f, b"[1,2]").unwrap().parameters,
             serde_json::json!({})
         );
+        // Whatever the content type says, a body that looks like an object must be one.
+        assert!(http_action(&f, b"{\"path\": \"/etc/x\",}")
+            .unwrap_err()
+            .0
+            .contains("looks like a JSON object"));
         assert_eq!(
-            http_action(&f, b"{not json").unwrap().parameters,
+            http_action(&f, b"not json {").unwrap().parameters,
             serde_json::json!({})
         );
         f.content_type = Some("application/vnd.api+json; charset=utf-8".into());
@@ -193,6 +206,22 @@ mod tests {
             http_action(&f, b"  ").unwrap().parameters,
             serde_json::json!({})
         );
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_at_any_depth_and_under_any_content_type() {
+        let mut f = facts("POST", "/");
+        for body in [
+            &br#"{"path": "/etc/shadow", "path": "/tmp/x"}"#[..],
+            br#"{"path": "/etc/shadow", "p\u0061th": "/tmp/x"}"#,
+            br#"{"a": {"path": "/etc/shadow", "path": "/tmp/x"}}"#,
+        ] {
+            for ct in [None, Some("text/plain"), Some("APPLICATION/JSON")] {
+                f.content_type = ct.map(str::to_owned);
+                let err = http_action(&f, body).unwrap_err().0;
+                assert!(err.contains("duplicate"), "{err}");
+            }
+        }
     }
 
     #[test]

@@ -443,3 +443,34 @@ fn other_paths_and_methods_stay_plain_http() {
     ex.on_request_headers(&mut host, true);
     assert_eq!(audit(&mut ex, &mut host)["action"], "http.get");
 }
+
+#[test]
+fn an_answer_ended_by_trailers_is_read_in_full_before_anything_is_released() {
+    let mut host = post("/v1/chat/completions", &[]);
+    let mut ex = exchange(&config(""));
+    send(&mut ex, &mut host, &chat("clean up"));
+    let body = chat_answer(
+        "",
+        Some(("bash", json!({"command": "rm -rf / --no-preserve-root"}))),
+    )
+    .to_string();
+    host.response_headers = vec![("content-type".into(), "application/json".into())];
+    assert_eq!(ex.on_response_headers(&mut host, false), Flow::Pause);
+    let (first, rest) = body.as_bytes().split_at(body.len() / 2);
+    host.response_body = first.to_vec();
+    assert_eq!(
+        ex.on_response_body(&mut host, first.len(), false),
+        Flow::Pause
+    );
+    host.response_body.extend_from_slice(rest);
+    assert_eq!(
+        ex.on_response_body(&mut host, body.len(), false),
+        Flow::Pause
+    );
+    // The stream ends with trailers, not with a last body chunk.
+    assert_eq!(ex.on_response_trailers(&mut host), Flow::Pause);
+    let (status, v, _) = reply(&host);
+    assert_eq!(status, 403);
+    assert!(!v.to_string().contains("rm -rf"));
+    assert_eq!(audit(&mut ex, &mut host)["llm"]["blocked_at"], "answer");
+}

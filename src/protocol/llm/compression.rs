@@ -2,7 +2,7 @@
 //! what is sent: responses are kept readable by asking the upstream for `identity` encoding
 //! (the caller rewrites the request's `accept-encoding`), and a compressed body on either side
 //! is denied or passed unscanned with an audit line, as configured (`llm.on_compressed`).
-//! Never silently.
+//! Never silently. Plain HTTP bodies use the same decision under `body.on_compressed`.
 
 use super::config::OnCompressed;
 use crate::decision::Decision;
@@ -44,6 +44,16 @@ pub fn request_decision(
     body_start: &[u8],
     on: OnCompressed,
 ) -> Option<Decision> {
+    body_decision(RULE, content_encoding, body_start, on)
+}
+
+/// [`request_decision`] under the setting named `rule` (`body.on_compressed` for plain HTTP).
+pub fn body_decision(
+    rule: &str,
+    content_encoding: Option<&str>,
+    body_start: &[u8],
+    on: OnCompressed,
+) -> Option<Decision> {
     let found = codings(content_encoding);
     let what = if found.is_empty() {
         format!("{} (by its first bytes)", sniff(body_start)?)
@@ -52,6 +62,7 @@ pub fn request_decision(
     };
     Some(decide(
         on,
+        rule,
         "compressed_body",
         415,
         format!("the request body is {what}-compressed and cannot be scanned"),
@@ -69,16 +80,21 @@ pub fn response_decision(content_encoding: Option<&str>, on: OnCompressed) -> Op
         "the upstream answered {}-compressed although asked for identity; it cannot be scanned",
         found.join(", ")
     );
-    Some(decide(on, "compressed_response", 502, reason))
+    Some(decide(on, RULE, "compressed_response", 502, reason))
 }
 
-fn decide(on: OnCompressed, error_type: &'static str, status: u32, reason: String) -> Decision {
+fn decide(
+    on: OnCompressed,
+    rule: &str,
+    error_type: &'static str,
+    status: u32,
+    reason: String,
+) -> Decision {
     match on {
-        OnCompressed::Deny => Decision::deny(error_type, status, RULE, reason),
-        OnCompressed::Pass => Decision::allow_noting(
-            RULE,
-            format!("{reason}; passed unscanned (llm.on_compressed: pass)"),
-        ),
+        OnCompressed::Deny => Decision::deny(error_type, status, rule, reason),
+        OnCompressed::Pass => {
+            Decision::allow_noting(rule, format!("{reason}; passed unscanned ({rule}: pass)"))
+        }
     }
 }
 
