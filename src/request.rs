@@ -67,8 +67,12 @@ impl RequestFacts {
     /// Read the request's facts from the host. Called at request headers: later, once the headers
     /// have gone upstream, the proxy no longer lets the filter read them.
     pub fn gather(host: &impl Host, engine: &Engine) -> RequestFacts {
+        // One host call for all of them; header by header only if the host would not list them.
         let all = host.headers(Direction::Request);
         let header = |name: &str| {
+            if all.is_empty() {
+                return host.header(Direction::Request, name);
+            }
             all.iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.clone())
