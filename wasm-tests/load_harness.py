@@ -192,6 +192,7 @@ class Result:
             "statuses": dict(sorted(self.statuses.items())),
             "memory_at_10pct": self.memory_at(0.1),
             "memory_at_end": self.memory_at(1.0),
+            "memory_changes": [[n, b] for i, (n, b) in enumerate(self.memory) if i == 0 or b != self.memory[i - 1][1]],
             "chains_ok": self.chains.get("ok"),
             "chained_lines": self.chains.get("lines"),
         }
