@@ -87,7 +87,10 @@ fn run(args: &[String]) -> io::Result<()> {
         .map_err(|_| io::Error::other("poisoned"))?
         .iter()
         .map(|by_status| {
-            let pairs: Vec<String> = by_status.iter().map(|(s, n)| format!("\"{s}\":{n}")).collect();
+            let pairs: Vec<String> = by_status
+                .iter()
+                .map(|(s, n)| format!("\"{s}\":{n}"))
+                .collect();
             format!("{{{}}}", pairs.join(","))
         })
         .collect();
@@ -126,7 +129,9 @@ fn worker(shared: &Shared) {
             if conn.is_none() {
                 conn = Some(connect(&shared.addr)?);
             }
-            let (out, input) = conn.as_mut().ok_or_else(|| io::Error::other("no connection"))?;
+            let (out, input) = conn
+                .as_mut()
+                .ok_or_else(|| io::Error::other("no connection"))?;
             out.write_all(&wire)?;
             read_response(input)
         })();
