@@ -264,7 +264,8 @@ def main() -> int:
     args = parser.parse_args()
     result = run(args.requests, args.connections, args.max_seconds)
     figures = result.figures()
-    print(json.dumps(figures, indent=1))
+    for name, value in figures.items():
+        print(f"{name}: {json.dumps(value)}")
     ok = (
         figures["requests"] == args.requests
         and figures["wire_errors"] == 0
