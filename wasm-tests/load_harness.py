@@ -55,7 +55,7 @@ class Case:
 
 def _chat_with_credential() -> bytes:
     # A key of the AWS access-key shape, built here (not a real key).
-    key = "AKIA" + "".join("Q7X2M4P9R1T6W3Z8")
+    key = "AKIA" + "Q7X2M4P9R1T6W3Z8"
     doc = json.loads(chat_request(4096))
     doc["messages"].append({"role": "user", "content": f"Deploy with access key {key} please."})
     return json.dumps(doc).encode()
