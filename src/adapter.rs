@@ -4,7 +4,7 @@
 //! No decisions are made here. Per VM, the root also keeps the audit chain and the metric
 //! registry, shared with every stream.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::rc::Rc;
@@ -138,6 +138,22 @@ impl HttpContext for Stream {
 
     fn on_log(&mut self) {
         self.exchange.on_log(&mut self.host);
+        report_memory(&self.host);
+    }
+}
+
+thread_local! {
+    /// This VM's linear memory as last added to [`Metric::VmMemoryBytes`].
+    static MEMORY_REPORTED: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Adds this VM's linear-memory growth since its last report to the gauge, so that the gauge is
+/// the sum over the proxy's filter VMs (wasm memory only grows; one hostcall per growth).
+fn report_memory(host: &ProxyHost) {
+    let now = core::arch::wasm32::memory_size(0) as u64 * 65_536;
+    let before = MEMORY_REPORTED.with(|m| m.replace(now));
+    if now != before {
+        host.count(Metric::VmMemoryBytes, now as i64 - before as i64);
     }
 }
 
@@ -164,6 +180,7 @@ impl ProxyHost {
         registry.id(metric, |name, kind| {
             let kind = match kind {
                 MetricType::Counter => proxy_wasm::types::MetricType::Counter,
+                MetricType::Gauge => proxy_wasm::types::MetricType::Gauge,
                 MetricType::Histogram => proxy_wasm::types::MetricType::Histogram,
             };
             hostcalls::define_metric(kind, name).ok()

@@ -47,7 +47,7 @@ pub trait Host {
     fn set_property(&mut self, name: &str, value: &str);
     /// Answer the downstream directly; the request goes no further.
     fn send_reply(&mut self, status: u32, headers: &[(&str, &str)], body: &[u8]);
-    /// Add `delta` to a counter.
+    /// Add `delta` to a counter or gauge.
     fn count(&self, metric: Metric<'_>, delta: i64);
     /// Record `value` in a histogram ([`Metric::AddedLatencyUs`]). Hosts without histograms
     /// ignore it.

@@ -50,12 +50,16 @@ pub enum Metric<'a> {
     ConfigReloads { ok: bool },
     /// Histogram of the time the filter added to a request: `authensor_added_latency_us`.
     AddedLatencyUs,
+    /// Gauge of the filter VMs' linear memory, each VM adding its growth:
+    /// `authensor_vm_memory_bytes`.
+    VmMemoryBytes,
 }
 
 /// How the proxy keeps a metric.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MetricType {
     Counter,
+    Gauge,
     Histogram,
 }
 
@@ -63,6 +67,7 @@ impl Metric<'_> {
     pub fn metric_type(&self) -> MetricType {
         match self {
             Metric::AddedLatencyUs => MetricType::Histogram,
+            Metric::VmMemoryBytes => MetricType::Gauge,
             _ => MetricType::Counter,
         }
     }
@@ -79,6 +84,7 @@ impl Metric<'_> {
             Metric::Shadow { .. } => "authensor_shadow_decisions_total",
             Metric::ConfigReloads { .. } => "authensor_config_reloads_total",
             Metric::AddedLatencyUs => "authensor_added_latency_us",
+            Metric::VmMemoryBytes => "authensor_vm_memory_bytes",
         }
     }
 }
@@ -192,7 +198,10 @@ impl MetricCatalog {
                 label("sub_type", sub_type);
             }
             Metric::ConfigReloads { ok } => label("result", if ok { "ok" } else { "error" }),
-            Metric::Redactions | Metric::BodyTooLarge | Metric::AddedLatencyUs => {}
+            Metric::Redactions
+            | Metric::BodyTooLarge
+            | Metric::AddedLatencyUs
+            | Metric::VmMemoryBytes => {}
         }
         out.push_str(metric.family());
     }
@@ -355,6 +364,8 @@ mod tests {
         );
         assert_eq!(Metric::AddedLatencyUs.metric_type(), MetricType::Histogram);
         assert_eq!(Metric::Redactions.metric_type(), MetricType::Counter);
+        assert_eq!(name(&c, Metric::VmMemoryBytes), "authensor_vm_memory_bytes");
+        assert_eq!(Metric::VmMemoryBytes.metric_type(), MetricType::Gauge);
     }
 
     #[test]

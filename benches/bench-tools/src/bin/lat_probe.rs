@@ -5,11 +5,11 @@
 //! same moment-to-moment machine noise, which a shared machine has plenty of. Prints one JSON
 //! object: per address, latency percentiles in microseconds, the mean, and non-2xx answers.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufReader, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use bench_tools::percentile;
+use bench_tools::{percentile, read_response};
 
 struct Conn {
     out: TcpStream,
@@ -72,7 +72,7 @@ fn run(fixed: &[String], headers: &[String]) -> io::Result<()> {
         for (i, c) in conns.iter_mut().enumerate() {
             let start = Instant::now();
             c.out.write_all(&request)?;
-            let status = read_response(&mut c.input)?;
+            let status = read_response(&mut c.input)?.status;
             // The first round only opens the proxies' upstream connections.
             if round > 0 {
                 samples[i].push(start.elapsed().as_nanos() as f64 / 1000.0);
@@ -102,58 +102,4 @@ fn run(fixed: &[String], headers: &[String]) -> io::Result<()> {
 
 fn bad(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, format!("bad {what}"))
-}
-
-/// Reads one response, its body framed by content-length or chunked (the filter re-frames answers
-/// it may rewrite); returns its status.
-fn read_response(input: &mut BufReader<TcpStream>) -> io::Result<u16> {
-    let mut line = String::new();
-    input.read_line(&mut line)?;
-    let status: u16 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("status line"))?;
-    let mut length = 0usize;
-    let mut chunked = false;
-    loop {
-        line.clear();
-        if input.read_line(&mut line)? == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().map_err(|_| bad("content-length"))?;
-            }
-            if k.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked") {
-                chunked = true;
-            }
-        }
-    }
-    if !chunked {
-        io::copy(&mut input.take(length as u64), &mut io::sink())?;
-        return Ok(status);
-    }
-    loop {
-        line.clear();
-        input.read_line(&mut line)?;
-        let size = line.trim_end().split(';').next().unwrap_or("");
-        let size = usize::from_str_radix(size, 16).map_err(|_| bad("chunk size"))?;
-        if size == 0 {
-            // Trailers, up to the blank line.
-            loop {
-                line.clear();
-                if input.read_line(&mut line)? == 0 || line.trim_end().is_empty() {
-                    return Ok(status);
-                }
-            }
-        }
-        io::copy(&mut input.by_ref().take(size as u64), &mut io::sink())?;
-        line.clear();
-        input.read_line(&mut line)?;
-    }
 }
