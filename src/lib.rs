@@ -18,7 +18,7 @@ pub mod protocol;
 pub mod request;
 pub mod timefmt;
 
-#[cfg(test)]
+#[cfg(any(test, feature = "fake-host"))]
 pub mod fake_host;
 
 // The adapter is the proxy's entry point; unit tests compiled to wasm run without it.
