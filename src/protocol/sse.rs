@@ -80,9 +80,10 @@ impl SseParser {
         }
     }
 
-    /// Feed the next chunk; returns the events it completed, in order.
-    pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<Event>, SseError> {
-        let mut events = Vec::new();
+    /// Feed the next chunk, appending the events it completes to `events`, in order. On an error
+    /// the events completed before it are in `events` all the same, so a stream gives the same
+    /// events, up to the same error, however it is chunked. The parser is not fed after an error.
+    pub fn feed(&mut self, chunk: &[u8], events: &mut Vec<Event>) -> Result<(), SseError> {
         for &b in chunk {
             if self.after_cr {
                 self.after_cr = false;
@@ -106,7 +107,7 @@ impl SseParser {
                 }
             }
         }
-        Ok(events)
+        Ok(())
     }
 
     /// Bytes received that do not yet form a complete event.
@@ -155,16 +156,37 @@ impl SseParser {
     }
 }
 
+/// Every event of a complete, well-formed stream (for tests).
+#[cfg(test)]
+pub fn parse_all(stream: &[u8]) -> Vec<Event> {
+    let mut events = Vec::new();
+    SseParser::new(1 << 20)
+        .feed(stream, &mut events)
+        .expect("a well-formed stream");
+    events
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn parse_in_chunks(input: &[u8], size: usize) -> Vec<Event> {
         let mut p = SseParser::new(1 << 16);
-        input
+        let mut events = Vec::new();
+        for c in input.chunks(size) {
+            p.feed(c, &mut events).unwrap();
+        }
+        events
+    }
+
+    /// Events until the stream broke, and the error, feeding `size`-byte chunks.
+    fn parse_until_error(input: &[u8], size: usize) -> (Vec<Event>, Option<SseError>) {
+        let mut p = SseParser::new(64);
+        let mut events = Vec::new();
+        let error = input
             .chunks(size)
-            .flat_map(|c| p.feed(c).unwrap())
-            .collect()
+            .find_map(|c| p.feed(c, &mut events).err());
+        (events, error)
     }
 
     #[test]
@@ -196,10 +218,36 @@ mod tests {
     #[test]
     fn an_unterminated_giant_event_is_an_error_not_unbounded_memory() {
         let mut p = SseParser::new(100);
-        assert_eq!(p.feed(&[b'a'; 50]).unwrap(), vec![]);
-        assert_eq!(p.pending_bytes(), 50);
-        assert_eq!(p.feed(&[b'a'; 60]), Err(SseError::EventTooLarge(100)));
+        let mut events = Vec::new();
+        assert_eq!(p.feed(&[b'a'; 50], &mut events), Ok(()));
+        assert_eq!((events.len(), p.pending_bytes()), (0, 50));
+        assert_eq!(
+            p.feed(&[b'a'; 60], &mut events),
+            Err(SseError::EventTooLarge(100))
+        );
         let mut p = SseParser::new(100);
-        assert_eq!(p.feed(b"data: \xff\n"), Err(SseError::InvalidUtf8));
+        assert_eq!(
+            p.feed(b"data: \xff\n", &mut events),
+            Err(SseError::InvalidUtf8)
+        );
+    }
+
+    /// Fuzzing finding: a chunk holding a complete event and then a broken line lost the event,
+    /// while the same stream fed in smaller chunks delivered it.
+    #[test]
+    fn events_before_an_error_come_out_however_the_stream_is_chunked() {
+        let broken: &[u8] = b"data: one\n\ndata: \xc3\x28\n\n";
+        let too_big = [b"data: two\n\ndata: ".as_slice(), &[b'x'; 80]].concat();
+        for (input, error) in [
+            (broken, SseError::InvalidUtf8),
+            (too_big.as_slice(), SseError::EventTooLarge(64)),
+        ] {
+            let whole = parse_until_error(input, input.len());
+            assert_eq!(whole.1, Some(error));
+            assert_eq!(whole.0.len(), 1, "the complete event comes out");
+            for size in 1..input.len() {
+                assert_eq!(parse_until_error(input, size), whole, "chunk size {size}");
+            }
+        }
     }
 }

@@ -138,7 +138,7 @@ fn extend(e: &mut Value, decision: &Decision, request_id: &str) {
 mod tests {
     use super::*;
     use crate::protocol::llm::{Api, Provider};
-    use crate::protocol::sse::SseParser;
+    use crate::protocol::sse::parse_all;
 
     const CHAT: Format = Format {
         provider: Provider::OpenAi,
@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn stream_error_events_parse_as_the_sdks_expect() {
-        let parse = |bytes: Vec<u8>| SseParser::new(1 << 16).feed(&bytes).unwrap().remove(0);
+        let parse = |bytes: Vec<u8>| parse_all(&bytes).remove(0);
         let chat = parse(stream_error_event(CHAT, &denial(), "r"));
         assert_eq!(chat.event, None);
         let v: Value = serde_json::from_str(&chat.data).unwrap();

@@ -205,15 +205,10 @@ impl StreamGuard {
         if self.blocked {
             return step;
         }
-        let result = match self.parser.feed(chunk) {
-            Ok(events) => events
-                .into_iter()
-                .try_for_each(|ev| self.event(ev, scanner, check, &mut step)),
-            Err(e) => Err(Block::unreadable(match e {
-                SseError::EventTooLarge(n) => format!("a stream event exceeds {n} bytes"),
-                SseError::InvalidUtf8 => "the stream is not valid UTF-8".into(),
-            })),
-        };
+        let result = self.events(chunk, scanner, check, &mut step, |e| match e {
+            SseError::EventTooLarge(n) => format!("a stream event exceeds {n} bytes"),
+            SseError::InvalidUtf8 => "the stream is not valid UTF-8".into(),
+        });
         self.settle(result, step)
     }
 
@@ -225,16 +220,29 @@ impl StreamGuard {
             return step;
         }
         let result = self
-            .parser
-            .feed(b"\n\n")
-            .map_err(|_| Block::unreadable("the stream ended inside an unreadable event"))
-            .and_then(|events| {
-                events
-                    .into_iter()
-                    .try_for_each(|ev| self.event(ev, scanner, check, &mut step))
+            .events(b"\n\n", scanner, check, &mut step, |_| {
+                "the stream ended inside an unreadable event".into()
             })
             .and_then(|()| self.end_channels(Scope::All, None, scanner, check, &mut step));
         self.settle(result, step)
+    }
+
+    /// Parse `bytes` and handle the events they complete; a broken stream blocks after the
+    /// events before the break were handled, so the outcome does not depend on the chunking.
+    fn events(
+        &mut self,
+        bytes: &[u8],
+        scanner: &dyn TextScanner,
+        check: &mut ToolCheck<'_>,
+        step: &mut StreamStep,
+        broken: impl FnOnce(SseError) -> String,
+    ) -> Result<(), Block> {
+        let mut events = Vec::new();
+        let parsed = self.parser.feed(bytes, &mut events);
+        events
+            .into_iter()
+            .try_for_each(|ev| self.event(ev, scanner, check, step))?;
+        parsed.map_err(|e| Block::unreadable(broken(e)))
     }
 
     fn settle(&mut self, result: Result<(), Block>, mut step: StreamStep) -> StreamStep {

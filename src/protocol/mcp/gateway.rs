@@ -939,9 +939,7 @@ mod tests {
             panic!()
         };
         assert_eq!((r.status, r.content_type), (200, "text/event-stream"));
-        let events = crate::protocol::sse::SseParser::new(1 << 16)
-            .feed(&r.body)
-            .unwrap();
+        let events = crate::protocol::sse::parse_all(&r.body);
         let v: Value = serde_json::from_str(&events[0].data).unwrap();
         assert_eq!(
             (&v["id"], &v["error"]["code"], &v["error"]["data"]["rule"]),

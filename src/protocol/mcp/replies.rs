@@ -183,7 +183,7 @@ pub fn sse_events(messages: &[Value]) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::protocol::mcp::config::McpConfig;
-    use crate::protocol::sse::SseParser;
+    use crate::protocol::sse::parse_all;
 
     fn mcp(deny_reply: DenyReply) -> CompiledMcp {
         CompiledMcp::compile(McpConfig {
@@ -269,7 +269,7 @@ mod tests {
         );
         let r = http_reply(200, &[a.clone(), b.clone()], true, Format::Sse);
         assert_eq!(r.content_type, "text/event-stream");
-        let events = SseParser::new(1 << 16).feed(&r.body).unwrap();
+        let events = parse_all(&r.body);
         assert_eq!(events.len(), 2);
         assert_eq!(events[0].event.as_deref(), Some("message"));
         assert_eq!(serde_json::from_str::<Value>(&events[1].data).unwrap(), b);

@@ -45,18 +45,8 @@ impl AnswerStream {
         if self.closed {
             return Vec::new();
         }
-        let events = match self.parser.feed(chunk) {
-            Ok(events) => events,
-            Err(e) => {
-                let why = match e {
-                    SseError::EventTooLarge(max) => {
-                        format!("an event is larger than {max} bytes")
-                    }
-                    SseError::InvalidUtf8 => "the event stream is not UTF-8".to_owned(),
-                };
-                return self.cut(ep, pending, &why, notes);
-            }
-        };
+        let mut events = Vec::new();
+        let parsed = self.parser.feed(chunk, &mut events);
         let mut out = Vec::with_capacity(chunk.len() + 64);
         for event in events {
             if event.data.is_empty() {
@@ -76,6 +66,14 @@ impl AnswerStream {
                     return out;
                 }
             }
+        }
+        // The events before a break went on as usual, whatever the chunking; then the cut.
+        if let Err(e) = parsed {
+            let why = match e {
+                SseError::EventTooLarge(max) => format!("an event is larger than {max} bytes"),
+                SseError::InvalidUtf8 => "the event stream is not UTF-8".to_owned(),
+            };
+            out.extend(self.cut(ep, pending, &why, notes));
         }
         out
     }
@@ -166,9 +164,7 @@ mod tests {
     }
 
     fn events_in(bytes: &[u8]) -> Vec<Value> {
-        SseParser::new(1 << 20)
-            .feed(bytes)
-            .unwrap()
+        crate::protocol::sse::parse_all(bytes)
             .iter()
             .filter(|e| !e.data.is_empty())
             .map(|e| serde_json::from_str(&e.data).unwrap())
@@ -248,5 +244,26 @@ mod tests {
             "invalid_answer"
         );
         assert!(closed && notes[0].reason.contains("larger than 4096"));
+    }
+
+    /// Fuzzing finding: the answer event in the same chunk as a broken line was dropped and
+    /// replaced by an error, while in smaller chunks it went through; now it always goes through.
+    #[test]
+    fn an_answer_before_a_broken_line_goes_through_however_the_stream_is_chunked() {
+        let mut input = event(&result("the answer"));
+        input.extend_from_slice(b"data: \xc3\x28\n\n");
+        let (whole, notes, closed) = Harness::new().run(&request(), &input, input.len());
+        let whole = whole.concat();
+        let out = events_in(&whole);
+        assert_eq!(out[0], result("the answer"));
+        assert_eq!(
+            (&out[1]["id"], &out[1]["error"]["data"]["type"]),
+            (&Value::Null, &json!("invalid_answer"))
+        );
+        assert!(closed && notes[0].reason.contains("not UTF-8"));
+        for size in 1..input.len() {
+            let (outs, _, _) = Harness::new().run(&request(), &input, size);
+            assert_eq!(outs.concat(), whole, "chunk size {size}");
+        }
     }
 }

@@ -218,7 +218,7 @@ fn run(
 }
 
 fn events(bytes: &[u8]) -> Vec<Event> {
-    SseParser::new(1 << 20).feed(bytes).unwrap()
+    crate::protocol::sse::parse_all(bytes)
 }
 
 /// The text a client assembles from the deltas, as the SDKs do.
@@ -516,6 +516,33 @@ fn unreadable_streams_are_blocked_not_passed() {
         g.feed(b"data: {}\n\n", &scanner, &mut no_tool_check()),
         StreamStep::default()
     );
+}
+
+/// Fuzzing finding: a clean event in the same chunk as a broken line was dropped, while in
+/// smaller chunks it went out before the block; now the outcome does not depend on chunking.
+#[test]
+fn events_before_a_broken_line_go_out_however_the_stream_is_chunked() {
+    let mut input =
+        b"data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"fine. \"}}]}\n\n"
+            .to_vec();
+    input.extend_from_slice(b"data: \xc3\x28\n\n");
+    let scanner = secrets();
+    let whole = run(
+        Api::Chat,
+        &input,
+        input.len(),
+        &scanner,
+        &mut no_tool_check(),
+    );
+    assert_eq!(client_text(Api::Chat, &whole.0), "fine. ");
+    assert_eq!(
+        whole.1.as_ref().map(|b| b.label.as_str()),
+        Some("llm.stream")
+    );
+    for size in 1..input.len() {
+        let split = run(Api::Chat, &input, size, &scanner, &mut no_tool_check());
+        assert_eq!(split, whole, "chunk size {size}");
+    }
 }
 
 #[test]
