@@ -9,7 +9,7 @@ WASM := target/wasm32-wasip1/release/authensor_filter.wasm
 CLI := target/release/authensor
 CARGO_SOURCES := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 
-.PHONY: soak load-tools e2e-matrix eval all toolchain venv build run test lint unit wasm-unit policies e2e clean oci-tools image push istio-manifests bench bench-quick bench-deps bench-wrk bench-hostcalls
+.PHONY: fuzz soak load-tools e2e-matrix eval all toolchain venv build run test lint unit wasm-unit policies e2e clean oci-tools image push istio-manifests bench bench-quick bench-deps bench-wrk bench-hostcalls
 
 all: build
 
@@ -141,6 +141,22 @@ $(HOSTCALL_PROBE): $(wildcard benches/hostcall-probe/Cargo.* benches/hostcall-pr
 
 $(BENCH_TOOLS): $(wildcard benches/bench-tools/Cargo.* benches/bench-tools/src/*.rs benches/bench-tools/src/bin/*.rs)
 	cd benches/bench-tools && cargo build --locked --release --target-dir ../../target/bench-tools
+
+# Fuzzing (README: "Fuzzing"): each cargo-fuzz target in fuzz/ for FUZZ_SECONDS, one after the
+# other, seeded from fuzz/seeds/<target>; what the fuzzer learns stays in fuzz/corpus/<target>.
+# Debug assertions on, so arithmetic overflow is a finding too; an input over 5 s is a finding.
+# No sanitizer: the core is safe Rust, where AddressSanitizer finds little and costs throughput.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= config policy_eval json_extract sse_chunking exchange_chunking scan_redact
+fuzz:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@cargo +nightly fuzz --version >/dev/null 2>&1 || cargo +nightly install cargo-fuzz --locked
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus/$$t; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
+	  cargo +nightly fuzz run --sanitizer none --debug-assertions $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=5 -print_final_stats=1 || exit 1; \
+	done
 
 # Detection quality of the scanner on the labelled corpora beside the checkout (../shared/eval).
 eval: $(CLI)

@@ -23,9 +23,8 @@ fn parse(chunks: &[&[u8]]) -> (Vec<Event>, Option<SseError>) {
     let mut p = SseParser::new(MAX_EVENT);
     let mut events = Vec::new();
     for chunk in chunks {
-        match p.feed(chunk) {
-            Ok(e) => events.extend(e),
-            Err(e) => return (events, Some(e)),
+        if let Err(e) = p.feed(chunk, &mut events) {
+            return (events, Some(e));
         }
         assert!(p.pending_bytes() <= MAX_EVENT);
     }
