@@ -84,6 +84,11 @@ impl JsonPath<'_> {
         out
     }
 
+    /// For an object key: the member's position in its object.
+    pub fn key_position(&self) -> Option<usize> {
+        self.key_position
+    }
+
     /// The key of the member whose value is being visited, if the value is in an object.
     pub fn parent_key(&self) -> Option<&str> {
         match (self.key_position, self.segments.last()) {

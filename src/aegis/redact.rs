@@ -1,6 +1,8 @@
 //! Redaction: replace detected spans with `[REDACTED:<SUB_TYPE>]`. In a JSON body the affected
 //! string values (or keys, or numbers) are decoded, edited and re-encoded, so the body stays valid
-//! JSON whatever escapes the original used; overlapping spans are merged first.
+//! JSON whatever escapes the original used; overlapping spans are merged first. A redacted key
+//! also carries its member position (`[REDACTED:EMAIL]#2`), so that two keys redacted alike do
+//! not become duplicate keys.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -23,7 +25,8 @@ pub fn redact_text<'a>(text: &str, detections: impl IntoIterator<Item = &'a Dete
     apply(text, spans)
 }
 
-/// Redact `detections` in a JSON body. Fails only if the body is not the JSON that was scanned.
+/// Redact `detections` in a JSON body. Fails if the body is not the JSON that was scanned, or if
+/// a redacted key would equal another key of its object (the caller fails closed).
 pub fn redact_json<'a>(
     body: &[u8],
     detections: impl IntoIterator<Item = &'a Detection>,
@@ -42,6 +45,7 @@ pub fn redact_json<'a>(
     let mut editor = Editor {
         by_path,
         edits: Vec::new(),
+        keys_edited: false,
     };
     json_text::walk(body, max_depth, &mut editor)?;
     editor.edits.sort_by_key(|(r, _)| r.start);
@@ -53,12 +57,17 @@ pub fn redact_json<'a>(
         at = raw.end;
     }
     out.extend_from_slice(body.get(at..).unwrap_or(&[]));
+    if editor.keys_edited {
+        // A key the body already had may still equal a redacted one.
+        json_text::walk(&out, max_depth, &mut KeysOnly)?;
+    }
     Ok(out)
 }
 
 struct Editor<'d> {
     by_path: HashMap<&'d str, Vec<(Range<usize>, &'d str)>>,
     edits: Vec<(Range<usize>, Vec<u8>)>,
+    keys_edited: bool,
 }
 
 impl Editor<'_> {
@@ -67,7 +76,12 @@ impl Editor<'_> {
         let Some(spans) = self.by_path.get(rendered.as_str()) else {
             return;
         };
-        let redacted = apply(value, spans.clone());
+        let mut redacted = apply(value, spans.clone());
+        if let Some(n) = path.key_position() {
+            redacted.push('#');
+            redacted.push_str(&n.to_string());
+            self.keys_edited = true;
+        }
         let mut encoded = Vec::with_capacity(redacted.len() + 2);
         encode_string(&redacted, &mut encoded);
         self.edits.push((raw, encoded));
@@ -82,6 +96,13 @@ impl Visitor for Editor<'_> {
     fn number(&mut self, path: &JsonPath<'_>, literal: &str, raw: Range<usize>) {
         self.edit(path, literal, raw);
     }
+}
+
+/// Visits nothing: the walk only checks the redacted body (duplicate keys above all).
+struct KeysOnly;
+
+impl Visitor for KeysOnly {
+    fn string(&mut self, _path: &JsonPath<'_>, _token: StringToken<'_>) {}
 }
 
 /// Replace the (merged) spans of `text`, snapping them outwards to character boundaries.
@@ -162,6 +183,31 @@ mod tests {
         assert_eq!(v["msg"], "key=[REDACTED:STRIPE_LIVE_KEY] \"q\" done");
         assert_eq!(v["n"], "[REDACTED:PAYMENT_CARD]");
         assert_eq!(v["ok"], "x");
+    }
+
+    /// Fuzzing finding: two keys redacted alike became one duplicated key, which JSON parsers
+    /// read differently (most keep one value and drop the other).
+    #[test]
+    fn keys_redacted_alike_stay_distinct_and_a_collision_fails() {
+        let body = br#"{"ann@mail.test": {"n": 1}, "bob@mail.test": {"n": 2}}"#;
+        let d = [det("$#key0", 0, 13, "email"), det("$#key1", 0, 13, "email")];
+        let out = redact_json(body, &d, 64).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["[REDACTED:EMAIL]#0", "[REDACTED:EMAIL]#1"]);
+        assert_eq!(
+            (
+                v["[REDACTED:EMAIL]#0"]["n"].as_u64(),
+                v["[REDACTED:EMAIL]#1"]["n"].as_u64()
+            ),
+            (Some(1), Some(2))
+        );
+
+        let body = br#"{"ann@mail.test": 1, "[REDACTED:EMAIL]#0": 2}"#;
+        assert!(matches!(
+            redact_json(body, &[det("$#key0", 0, 13, "email")], 64),
+            Err(JsonError::DuplicateKey { .. })
+        ));
     }
 
     #[test]
