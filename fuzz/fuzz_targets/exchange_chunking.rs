@@ -56,9 +56,18 @@ fuzz_target!(|data: &[u8]| {
                 answer: vec![answer],
             },
         );
-        assert_eq!(whole.audit.len(), 1, "one audit line per exchange: {:?}", whole.audit);
+        assert_eq!(
+            whole.audit.len(),
+            1,
+            "one audit line per exchange: {:?}",
+            whole.audit
+        );
         if whole.reply.is_some() {
-            assert_ne!(whole.audit[0]["decision"], "allow", "a reply is a refusal: {:?}", whole.audit);
+            assert_ne!(
+                whole.audit[0]["decision"], "allow",
+                "a reply is a refusal: {:?}",
+                whole.audit
+            );
         }
         let split = run(
             engine,

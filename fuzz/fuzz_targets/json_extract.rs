@@ -50,7 +50,11 @@ fn walker(data: &[u8], reference: Option<&Value>) {
     match walk(data, DEPTH, &mut c) {
         Ok(()) => {
             let v = reference.expect("the walker accepted what serde_json rejects");
-            assert!(depth(v) <= DEPTH, "walker accepted nesting {} > {DEPTH}", depth(v));
+            assert!(
+                depth(v) <= DEPTH,
+                "walker accepted nesting {} > {DEPTH}",
+                depth(v)
+            );
             let text = std::str::from_utf8(data).unwrap();
             for (value, raw, _) in &c.tokens {
                 let decoded: String = serde_json::from_str(&text[raw.clone()])
@@ -67,7 +71,9 @@ fn walker(data: &[u8], reference: Option<&Value>) {
                 assert!(
                     matches!(
                         e,
-                        JsonError::DuplicateKey { .. } | JsonError::TooDeep { .. } | JsonError::LoneSurrogate { .. }
+                        JsonError::DuplicateKey { .. }
+                            | JsonError::TooDeep { .. }
+                            | JsonError::LoneSurrogate { .. }
                     ) || depth(v) > DEPTH,
                     "walker rejected valid JSON: {e}"
                 );
@@ -81,7 +87,11 @@ fn walker(data: &[u8], reference: Option<&Value>) {
 
 fn strict(data: &[u8], reference: Option<&Value>) {
     if let Ok(v) = strict_json::parse(data, DEPTH) {
-        assert_eq!(Some(&v), reference, "strict parser disagrees with serde_json");
+        assert_eq!(
+            Some(&v),
+            reference,
+            "strict parser disagrees with serde_json"
+        );
         for s in content::texts(&v) {
             let _ = s.path("$");
         }
@@ -103,7 +113,13 @@ fn llm(data: &[u8]) {
     ] {
         let format = Format { provider, api };
         if let Ok(mut req) = LlmRequest::parse(format, data) {
-            let _ = (req.texts().len(), req.model(), req.stream(), req.tool_names(), req.parameters());
+            let _ = (
+                req.texts().len(),
+                req.model(),
+                req.stream(),
+                req.tool_names(),
+                req.parameters(),
+            );
             let _ = req.action_type();
             let same = req.rewrite(Vec::new()).expect("rewriting nothing succeeds");
             let a: Value = serde_json::from_slice(&same).expect("rewritten request is JSON");

@@ -38,12 +38,18 @@ fn check(engine: &PolicyEngine, envelope: &Envelope, token: Option<&str>) {
     };
     let first = engine.evaluate(&MemoryStore::default(), envelope, &req);
     let again = engine.evaluate(&MemoryStore::default(), envelope, &req);
-    assert_eq!(first, again, "evaluation is a function of envelope and state");
+    assert_eq!(
+        first, again,
+        "evaluation is a function of envelope and state"
+    );
     if first.policy_id.is_none() {
         assert_eq!(first.outcome, Outcome::Deny, "{first:?}");
     }
     if first.outcome == Outcome::Allow {
-        assert!(first.policy_id.is_some(), "an allow names its policy: {first:?}");
+        assert!(
+            first.policy_id.is_some(),
+            "an allow names its policy: {first:?}"
+        );
     }
     if first.reason == NO_POLICY {
         assert_eq!((first.outcome, first.rule_id), (Outcome::Deny, None));

@@ -45,7 +45,14 @@ fn redactable(report: &ScanReport) -> Vec<String> {
         .findings
         .iter()
         .filter(|f| f.action == Action::Redact)
-        .map(|f| format!("{} {} at {}", f.detection.kind.as_str(), f.detection.sub_type, f.detection.path))
+        .map(|f| {
+            format!(
+                "{} {} at {}",
+                f.detection.kind.as_str(),
+                f.detection.sub_type,
+                f.detection.path
+            )
+        })
         .collect()
 }
 
@@ -62,11 +69,22 @@ fn check(scanner: &Scanner, data: &[u8]) {
     };
     let input_json: Option<Value> = serde_json::from_slice(data).ok();
     if let Some(before) = &input_json {
-        if data.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| matches!(b, b'{' | b'[')) {
+        if data
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| matches!(b, b'{' | b'['))
+        {
             let after: Value = serde_json::from_slice(&out).unwrap_or_else(|e| {
-                panic!("redacted JSON is invalid ({e}): {}", String::from_utf8_lossy(&out))
+                panic!(
+                    "redacted JSON is invalid ({e}): {}",
+                    String::from_utf8_lossy(&out)
+                )
             });
-            assert_eq!(shape(&after), shape(before), "redaction changed the document's shape");
+            assert_eq!(
+                shape(&after),
+                shape(before),
+                "redaction changed the document's shape"
+            );
         }
     }
     if report.truncated || redactable(&report).is_empty() {

@@ -33,20 +33,35 @@ fn parse(chunks: &[&[u8]]) -> (Vec<Event>, Option<SseError>) {
 
 fn scanner() -> Literals {
     Literals::new(vec![
-        ("hunter2".into(), "PASSWORD".into(), Verdict::Replace("[REDACTED:PASSWORD]".into())),
-        ("sk-live".into(), "KEY".into(), Verdict::Replace("[REDACTED:KEY]".into())),
+        (
+            "hunter2".into(),
+            "PASSWORD".into(),
+            Verdict::Replace("[REDACTED:PASSWORD]".into()),
+        ),
+        (
+            "sk-live".into(),
+            "KEY".into(),
+            Verdict::Replace("[REDACTED:KEY]".into()),
+        ),
         ("BOOM".into(), "BLOCKED".into(), Verdict::Block),
     ])
 }
 
 /// Downstream bytes, replacements and the block of a guarded stream fed in `chunks`.
 fn guard(api: Api, chunks: &[&[u8]]) -> (Vec<u8>, Vec<(String, String)>, Option<(String, String)>) {
-    let provider = if api == Api::Messages { Provider::Anthropic } else { Provider::OpenAi };
+    let provider = if api == Api::Messages {
+        Provider::Anthropic
+    } else {
+        Provider::OpenAi
+    };
     let settings = LlmSettings::compile(LlmConfig::default()).expect("default llm settings");
     let mut g = StreamGuard::new(Format { provider, api }, &settings);
     let s = scanner();
     let mut check = |call: &ToolCall| {
-        (call.name == "rm").then(|| Block { label: "tool".into(), reason: "no rm".into() })
+        (call.name == "rm").then(|| Block {
+            label: "tool".into(),
+            reason: "no rm".into(),
+        })
     };
     let mut out = Vec::new();
     let mut replaced = Vec::new();
@@ -54,7 +69,11 @@ fn guard(api: Api, chunks: &[&[u8]]) -> (Vec<u8>, Vec<(String, String)>, Option<
     let mut steps: Vec<_> = chunks.iter().map(|c| (false, *c)).collect();
     steps.push((true, &[][..]));
     for (finish, chunk) in steps {
-        let step = if finish { g.finish(&s, &mut check) } else { g.feed(chunk, &s, &mut check) };
+        let step = if finish {
+            g.finish(&s, &mut check)
+        } else {
+            g.feed(chunk, &s, &mut check)
+        };
         out.extend_from_slice(&step.bytes);
         replaced.extend(step.replaced.into_iter().map(|f| (f.label, f.at)));
         if let Some(b) = step.blocked {
@@ -74,6 +93,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(parse(&bytes), whole, "byte by byte");
     for api in [Api::Chat, Api::Responses, Api::Messages] {
         let one = guard(api, &[stream]);
-        assert_eq!(guard(api, &chunked(stream, sizes)), one, "{api:?}: fuzzed chunking");
+        assert_eq!(
+            guard(api, &chunked(stream, sizes)),
+            one,
+            "{api:?}: fuzzed chunking"
+        );
     }
 });

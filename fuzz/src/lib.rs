@@ -115,10 +115,8 @@ pub fn run(engine: &Rc<Engine>, t: &Traffic<'_>) -> Observed {
             }
         }
     }
-    host.properties.insert(
-        "response.code".into(),
-        200u64.to_le_bytes().to_vec(),
-    );
+    host.properties
+        .insert("response.code".into(), 200u64.to_le_bytes().to_vec());
     ex.on_log(&mut host);
     let audit = host
         .audit_lines()
