@@ -255,6 +255,15 @@ impl Scanner {
         &self.types[i]
     }
 
+    /// Whether `name` (any case) is a sub-type this scanner reports, as redaction markers name them.
+    fn is_sub_type(&self, name: &str) -> bool {
+        DetectionType::ALL.iter().any(|&kind| {
+            sub_types_of(kind, &self.custom)
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(name))
+        })
+    }
+
     /// The action the configuration gives a detection. Canary tokens are always blocked.
     pub fn action_for(&self, detection: &Detection) -> Action {
         if detection.rule == custom::CANARY_RULE {

@@ -98,6 +98,29 @@ impl Visitor for Editor<'_> {
     }
 }
 
+/// The sub-type of the redaction marker that wholly contains `span` of `text`, if one does (a
+/// match inside a marker is the filter's own earlier redaction, not content).
+pub(super) fn marker_around<'t>(text: &'t str, span: &Range<usize>) -> Option<&'t str> {
+    const OPEN: &[u8] = b"[REDACTED:";
+    /// Longest sub-type name considered.
+    const MAX_SUB_TYPE: usize = 64;
+    let bytes = text.as_bytes();
+    let from = span.start.saturating_sub(OPEN.len() + MAX_SUB_TYPE);
+    let to = (span.start + OPEN.len()).min(bytes.len());
+    let window = bytes.get(from..to)?;
+    let open = from + window.windows(OPEN.len()).rposition(|w| w == OPEN)?;
+    let name_start = open + OPEN.len();
+    let name_len = bytes
+        .get(name_start..)?
+        .iter()
+        .take(MAX_SUB_TYPE + 1)
+        .position(|&b| !(b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))?;
+    let close = name_start + name_len;
+    (name_len > 0 && bytes.get(close) == Some(&b']') && open <= span.start && span.end <= close + 1)
+        .then(|| text.get(name_start..close))
+        .flatten()
+}
+
 /// Visits nothing: the walk only checks the redacted body (duplicate keys above all).
 struct KeysOnly;
 
@@ -208,6 +231,21 @@ mod tests {
             redact_json(body, &[det("$#key0", 0, 13, "email")], 64),
             Err(JsonError::DuplicateKey { .. })
         ));
+    }
+
+    #[test]
+    fn a_span_inside_a_marker_is_recognised() {
+        let text = "say [REDACTED:JAILBREAK] now";
+        let at = |word: &str| text.find(word).unwrap();
+        let span = at("JAIL")..at("JAIL") + 9;
+        assert_eq!(marker_around(text, &span), Some("JAILBREAK"));
+        assert_eq!(
+            marker_around(text, &(at("[")..at("]") + 1)),
+            Some("JAILBREAK")
+        );
+        assert_eq!(marker_around(text, &(at("JAIL")..at(" now") + 2)), None);
+        assert_eq!(marker_around(text, &(0..3)), None);
+        assert_eq!(marker_around("[REDACTED:lower] x", &(10..15)), None);
     }
 
     #[test]

@@ -124,6 +124,12 @@ impl Collector<'_> {
         }
         let path = path();
         for f in found {
+            if super::redact::marker_around(text, &f.span)
+                .is_some_and(|sub_type| self.scanner.is_sub_type(sub_type))
+            {
+                // The filter's own marker from an earlier redaction: its name is not content.
+                continue;
+            }
             if self.report.findings.len() >= self.scanner.max_detections {
                 self.report.truncated = true;
                 return;

@@ -174,4 +174,18 @@ mod tests {
         assert_eq!(out["messages"][0]["content"], "mail [MASKED_EMAIL_1] now");
         assert_eq!(out["model"], "m");
     }
+
+    /// Fuzzing finding: a rewritten body carried numbers that parse to other values than the
+    /// originals (serde_json's default float parsing is not exact), so the upstream could read
+    /// a number differently from what the policies saw.
+    #[test]
+    fn a_rewritten_request_keeps_every_number_exactly() {
+        let body = br#"{"model":"m","messages":[],"temperature":0.1,"n":94691357803777790000,"x":1.7976931348623157e308,"y":5e-324}"#;
+        let mut req = LlmRequest::parse(format(Provider::OpenAi, Api::Chat), body).unwrap();
+        let out = req.rewrite(Vec::new()).unwrap();
+        let again: Value = serde_json::from_slice(&out).unwrap();
+        let original: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(again, original, "{}", String::from_utf8_lossy(&out));
+        assert_eq!(again["n"].as_f64(), Some(94_691_357_803_777_790_000.0));
+    }
 }
