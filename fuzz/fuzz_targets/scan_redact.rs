@@ -1,4 +1,5 @@
-//! The scanner and the redactor on arbitrary bodies, every detector set to `redact`:
+//! The scanner and the redactor on arbitrary bodies, the span detectors (PII, credentials,
+//! exfiltration, canaries, custom rules) set to `redact`:
 //! - scanning never panics; a body that is not JSON or UTF-8 is an error, never a silent pass;
 //! - redacted output of valid JSON is valid JSON, with the same shape;
 //! - redaction is complete and idempotent: scanning the output finds nothing more to redact, and
@@ -10,9 +11,11 @@ use authensor_filter::config::Engine;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
+// Injection and code-safety findings are judged on a whole string's cues (one finding may stand
+// for several phrases), so only blocking them is sound; the span detectors redact.
 const CONFIG: &str = r#"{"aegis": {
-    "injection": {"action": "redact"}, "pii": {"action": "redact"},
-    "credentials": {"action": "redact"}, "code_safety": {"action": "redact"},
+    "injection": {"action": "block"}, "pii": {"action": "redact"},
+    "credentials": {"action": "redact"}, "code_safety": {"action": "block"},
     "exfiltration": {"action": "redact"},
     "canaries": ["CANARY-7f3a9"],
     "custom_rules": [{"id": "project-name", "type": "exfiltration", "sub_type": "project_name",
