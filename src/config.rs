@@ -266,7 +266,8 @@ pub fn parse_strict<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, Con
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let path = if path == "." || path == "?" {
+        // An unknown empty key at the top renders as "": still say where.
+        let path = if path.is_empty() || path == "." || path == "?" {
             "$".to_owned()
         } else {
             path
@@ -301,6 +302,12 @@ mod tests {
         let engine = Engine::from_json(br#"{"mode": "shadow"}"#).unwrap();
         assert_eq!(engine.mode, Mode::Shadow);
         assert!(error_of(r#"{"mode": "audit"}"#).starts_with("mode: unknown variant `audit`"));
+    }
+
+    /// Fuzzing finding: an empty unknown key at the top gave an error with an empty path.
+    #[test]
+    fn an_empty_unknown_key_is_still_placed() {
+        assert!(error_of(r#"{"": 1}"#).starts_with("$: unknown field ``"));
     }
 
     #[test]
