@@ -98,27 +98,38 @@ impl Visitor for Editor<'_> {
     }
 }
 
-/// The sub-type of the redaction marker that wholly contains `span` of `text`, if one does (a
-/// match inside a marker is the filter's own earlier redaction, not content).
-pub(super) fn marker_around<'t>(text: &'t str, span: &Range<usize>) -> Option<&'t str> {
-    const OPEN: &[u8] = b"[REDACTED:";
+/// `text` with the name in every redaction marker `[REDACTED:NAME]` whose name `known` accepts
+/// blanked (`[REDACTED:xxxx]`, same length, so offsets hold); `None` when there is none. A marker
+/// is the filter's own earlier redaction: its name (`JAILBREAK`, `PHONE_NUMBER`) must not read as
+/// a cue or as context for what surrounds it. Any other bracketed text is scanned as it is.
+pub(super) fn mask_markers(text: &str, known: impl Fn(&str) -> bool) -> Option<String> {
+    const OPEN: &str = "[REDACTED:";
     /// Longest sub-type name considered.
-    const MAX_SUB_TYPE: usize = 64;
-    let bytes = text.as_bytes();
-    let from = span.start.saturating_sub(OPEN.len() + MAX_SUB_TYPE);
-    let to = (span.start + OPEN.len()).min(bytes.len());
-    let window = bytes.get(from..to)?;
-    let open = from + window.windows(OPEN.len()).rposition(|w| w == OPEN)?;
-    let name_start = open + OPEN.len();
-    let name_len = bytes
-        .get(name_start..)?
-        .iter()
-        .take(MAX_SUB_TYPE + 1)
-        .position(|&b| !(b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))?;
-    let close = name_start + name_len;
-    (name_len > 0 && bytes.get(close) == Some(&b']') && open <= span.start && span.end <= close + 1)
-        .then(|| text.get(name_start..close))
-        .flatten()
+    const MAX_NAME: usize = 64;
+    let mut masked: Option<Vec<u8>> = None;
+    let mut from = 0;
+    while let Some(at) = text.get(from..).and_then(|rest| rest.find(OPEN)) {
+        let name_start = from + at + OPEN.len();
+        from = name_start;
+        let tail = text.as_bytes().get(name_start..).unwrap_or(&[]);
+        let Some(len) = tail
+            .iter()
+            .take(MAX_NAME + 1)
+            .position(|&b| !(b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))
+        else {
+            continue;
+        };
+        let name = text.get(name_start..name_start + len).unwrap_or("");
+        if len == 0 || tail.get(len) != Some(&b']') || !known(name) {
+            continue;
+        }
+        let bytes = masked.get_or_insert_with(|| text.as_bytes().to_vec());
+        if let Some(span) = bytes.get_mut(name_start..name_start + len) {
+            span.fill(b'x');
+        }
+    }
+    // Only ASCII name bytes were replaced by ASCII: still UTF-8.
+    masked.and_then(|b| String::from_utf8(b).ok())
 }
 
 /// Visits nothing: the walk only checks the redacted body (duplicate keys above all).
@@ -234,18 +245,22 @@ mod tests {
     }
 
     #[test]
-    fn a_span_inside_a_marker_is_recognised() {
-        let text = "say [REDACTED:JAILBREAK] now";
-        let at = |word: &str| text.find(word).unwrap();
-        let span = at("JAIL")..at("JAIL") + 9;
-        assert_eq!(marker_around(text, &span), Some("JAILBREAK"));
+    fn known_marker_names_are_blanked_and_others_kept() {
+        let known = |name: &str| name == "JAILBREAK" || name == "EMAIL";
         assert_eq!(
-            marker_around(text, &(at("[")..at("]") + 1)),
-            Some("JAILBREAK")
+            mask_markers("a [REDACTED:JAILBREAK] b [REDACTED:EMAIL]]", known).as_deref(),
+            Some("a [REDACTED:xxxxxxxxx] b [REDACTED:xxxxx]]")
         );
-        assert_eq!(marker_around(text, &(at("JAIL")..at(" now") + 2)), None);
-        assert_eq!(marker_around(text, &(0..3)), None);
-        assert_eq!(marker_around("[REDACTED:lower] x", &(10..15)), None);
+        assert_eq!(
+            mask_markers("[REDACTED:OTHER] [REDACTED:lower]", known),
+            None
+        );
+        assert_eq!(mask_markers("[REDACTED:EMAIL", known), None);
+        assert_eq!(
+            mask_markers("é [REDACTED:EMAIL] ü", known).as_deref(),
+            Some("é [REDACTED:xxxxx] ü")
+        );
+        assert_eq!(mask_markers("plain text", known), None);
     }
 
     #[test]

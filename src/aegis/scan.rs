@@ -113,6 +113,9 @@ impl Collector<'_> {
         self.work.budget = self.scanner.decode.max_bytes;
         let truncated_before = self.work.truncated;
         self.work.truncated = false;
+        // The filter's own markers from an earlier redaction: their names are not content.
+        let masked = super::redact::mask_markers(text, |name| self.scanner.is_sub_type(name));
+        let text = masked.as_deref().unwrap_or(text);
         let found = self.scanner.scan_string(&mut self.work, text, key, 0);
         let complete = !self.work.truncated;
         self.work.truncated |= truncated_before;
@@ -124,12 +127,6 @@ impl Collector<'_> {
         }
         let path = path();
         for f in found {
-            if super::redact::marker_around(text, &f.span)
-                .is_some_and(|sub_type| self.scanner.is_sub_type(sub_type))
-            {
-                // The filter's own marker from an earlier redaction: its name is not content.
-                continue;
-            }
             if self.report.findings.len() >= self.scanner.max_detections {
                 self.report.truncated = true;
                 return;

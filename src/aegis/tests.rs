@@ -398,9 +398,10 @@ fn redaction_keeps_json_valid_and_removes_the_secret() {
     );
 }
 
-/// Fuzzing finding: the marker of a redacted jailbreak (`[REDACTED:JAILBREAK]`) read as a
-/// jailbreak cue itself, so a redacted body scanned again (the next hop, the answer path) was
-/// still flagged. A marker the scanner could have written is not content; any other text is.
+/// Fuzzing findings: the marker of a redacted jailbreak (`[REDACTED:JAILBREAK]`) read as a
+/// jailbreak cue itself, and `[REDACTED:PHONE_NUMBER]` as the context that makes digits after it a
+/// phone number, so a redacted body scanned again (the next hop, the answer path) was still
+/// flagged. A marker the scanner could have written is not content; any other text is.
 #[test]
 fn redacted_output_scans_clean_but_a_fake_marker_does_not_hide_content() {
     let s = scanner(r#"{"injection": {"action": "redact"}, "pii": {"action": "redact"}}"#);
@@ -411,6 +412,16 @@ fn redacted_output_scans_clean_but_a_fake_marker_does_not_hide_content() {
     let redacted = redact_text(text, report.to_redact());
     assert!(redacted.contains("[REDACTED:JAILBREAK]"), "{redacted}");
     assert_eq!(kinds(&s.scan_text(&redacted)), vec![], "{redacted}");
+
+    // The second input the fuzzer reduced: a marker's name was context for the digits after it.
+    let text = "card: 40000566l\0\0\0\0\055665556 end";
+    assert!(s.scan_text(text).is_clean());
+    let after = "card: [REDACTED:PHONE_NUMBER]l\0\0\0\0\055665556 end";
+    assert!(
+        s.scan_text(after).is_clean(),
+        "{:?}",
+        kinds(&s.scan_text(after))
+    );
 
     // An AWS-shaped key id (made up) dressed as a marker is still found.
     let disguised = format!("[REDACTED:{}]", ["AKIA", "QZ7TW2LMPX4RNB6C"].concat());
