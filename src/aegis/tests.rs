@@ -414,9 +414,9 @@ fn redacted_output_scans_clean_but_a_fake_marker_does_not_hide_content() {
     assert_eq!(kinds(&s.scan_text(&redacted)), vec![], "{redacted}");
 
     // The second input the fuzzer reduced: a marker's name was context for the digits after it.
-    let text = "card: 40000566l\0\0\0\0\055665556 end";
+    let text = "card: 40000566l\0\0\0\0\x0055665556 end";
     assert!(s.scan_text(text).is_clean());
-    let after = "card: [REDACTED:PHONE_NUMBER]l\0\0\0\0\055665556 end";
+    let after = "card: [REDACTED:PHONE_NUMBER]l\0\0\0\0\x0055665556 end";
     assert!(
         s.scan_text(after).is_clean(),
         "{:?}",
