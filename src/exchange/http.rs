@@ -76,13 +76,5 @@ fn unscanned(
         Ok(action) => action,
         Err(e) => return BodyVerdict::decided(Decision::deny("invalid_body", 400, "body", e.0)),
     };
-    let (mut decision, action_type) =
-        judge::decide_request(engine, facts, host, action, judge::Scan::default());
-    if decision.is_allowed() {
-        decision.reasons.extend(note.reasons);
-    }
-    BodyVerdict {
-        action: Some(action_type),
-        ..BodyVerdict::decided(decision)
-    }
+    judge::decide_unscanned(engine, facts, host, action, note)
 }

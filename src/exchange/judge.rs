@@ -12,6 +12,8 @@ use crate::policy::state::SharedStore;
 use crate::policy::{Action, Envelope, Request};
 use crate::request::RequestFacts;
 
+use super::BodyVerdict;
+
 /// Rule id of denials made by the scanner's `block` action.
 pub const SCAN_RULE: &str = "aegis";
 /// Rule id of denials because content could not be scanned completely.
@@ -82,6 +84,25 @@ pub fn decide(
         }
     }
     (decision, envelope.action.kind)
+}
+
+/// Decide on a body that passed unscanned (`note` says why, and how it passed): the policies
+/// still decide on what is known, and an allowed request carries the note's reasons.
+pub fn decide_unscanned(
+    engine: &Engine,
+    facts: &RequestFacts,
+    host: &impl Host,
+    action: Action,
+    note: Decision,
+) -> BodyVerdict {
+    let (mut decision, action_type) = decide_request(engine, facts, host, action, Scan::default());
+    if decision.is_allowed() {
+        decision.reasons.extend(note.reasons);
+    }
+    BodyVerdict {
+        action: Some(action_type),
+        ..BodyVerdict::decided(decision)
+    }
 }
 
 /// Decide on the request's own action, presenting its approval token (read, and taken off the

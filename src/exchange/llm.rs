@@ -214,15 +214,7 @@ impl LlmState {
             Operation::Create,
             parameters,
         );
-        let (mut decision, action_type) =
-            judge::decide_request(engine, facts, host, action, judge::Scan::default());
-        if decision.is_allowed() {
-            decision.reasons.extend(note.reasons);
-        }
-        BodyVerdict {
-            action: Some(action_type),
-            ..BodyVerdict::decided(decision)
-        }
+        judge::decide_unscanned(engine, facts, host, action, note)
     }
 
     /// Redactions and maskings for the allowed request's `redact` findings.
