@@ -336,8 +336,8 @@ fn chat_answer(content: &str, tool: Option<(&str, Value)>) -> Value {
         "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})
 }
 
-#[test]
-fn a_destructive_tool_call_in_a_json_answer_is_refused() {
+/// A chat request sent, and a JSON answer to it whose tool call would wipe the disk.
+fn destructive_json_answer() -> (FakeHost, Exchange, String) {
     let mut host = post("/v1/chat/completions", &[]);
     let mut ex = exchange(&config(""));
     send(&mut ex, &mut host, &chat("clean up"));
@@ -347,6 +347,12 @@ fn a_destructive_tool_call_in_a_json_answer_is_refused() {
     )
     .to_string();
     host.response_headers = vec![("content-type".into(), "application/json".into())];
+    (host, ex, body)
+}
+
+#[test]
+fn a_destructive_tool_call_in_a_json_answer_is_refused() {
+    let (mut host, mut ex, body) = destructive_json_answer();
     assert_eq!(
         ex.on_response_headers(&mut host, false),
         Flow::Pause,
@@ -446,15 +452,7 @@ fn other_paths_and_methods_stay_plain_http() {
 
 #[test]
 fn an_answer_ended_by_trailers_is_read_in_full_before_anything_is_released() {
-    let mut host = post("/v1/chat/completions", &[]);
-    let mut ex = exchange(&config(""));
-    send(&mut ex, &mut host, &chat("clean up"));
-    let body = chat_answer(
-        "",
-        Some(("bash", json!({"command": "rm -rf / --no-preserve-root"}))),
-    )
-    .to_string();
-    host.response_headers = vec![("content-type".into(), "application/json".into())];
+    let (mut host, mut ex, body) = destructive_json_answer();
     assert_eq!(ex.on_response_headers(&mut host, false), Flow::Pause);
     let (first, rest) = body.as_bytes().split_at(body.len() / 2);
     host.response_body = first.to_vec();
