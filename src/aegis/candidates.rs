@@ -269,7 +269,16 @@ impl WordRuns {
         self.gap += 1;
     }
 
+    #[inline(always)]
     fn end_word(&mut self, bytes: &[u8], start: usize, len: usize, out: &mut Candidates) {
+        // Most words are none of the shapes and end no run: nothing to do.
+        if !matches!(len, 1 | 2 | 8) && self.spelled == 0 && self.hex_pairs + self.octets == 0 {
+            return;
+        }
+        self.shape_word(bytes, start, len, out);
+    }
+
+    fn shape_word(&mut self, bytes: &[u8], start: usize, len: usize, out: &mut Candidates) {
         let word = bytes.get(start..start + len).unwrap_or(&[]);
         let end = start + len;
         if len == 1 && word.iter().all(u8::is_ascii_alphabetic) {

@@ -331,10 +331,40 @@ struct Anchors {
     /// Suffix keywords (`*token`), by their last four (or three) bytes.
     ends: Table,
     patterns: Vec<Vec<u8>>,
+    /// Each pattern's first eight bytes as [`folded_word`], with the mask of its length: one
+    /// comparison rejects almost every candidate before the byte-by-byte one.
+    heads: Vec<(u64, u64)>,
     tags: Vec<Vec<Tag>>,
 }
 
 const MASK3: u32 = 0x00FF_FFFF;
+
+/// Up to eight bytes of `bytes` from `at` as a little-endian word with bit 5 of every byte set
+/// (zeros past the end). Bytes equal but for ASCII letter case give equal words.
+#[inline(always)]
+fn folded_word(bytes: &[u8], at: usize) -> u64 {
+    const FOLD8: u64 = 0x2020_2020_2020_2020;
+    if let Some(eight) = bytes
+        .get(at..at + 8)
+        .and_then(|s| <[u8; 8]>::try_from(s).ok())
+    {
+        return u64::from_le_bytes(eight) | FOLD8;
+    }
+    let mut word = [0u8; 8];
+    for (w, &b) in word.iter_mut().zip(bytes.get(at..).unwrap_or(&[])) {
+        *w = b;
+    }
+    u64::from_le_bytes(word) | FOLD8
+}
+
+/// The mask of a pattern's first `len` bytes (at most eight) in a [`folded_word`].
+fn head_mask(len: usize) -> u64 {
+    match len {
+        0 => 0,
+        1..=7 => (1u64 << (8 * len)) - 1,
+        _ => u64::MAX,
+    }
+}
 
 impl Anchors {
     fn build(set: PatternSet) -> Anchors {
@@ -344,6 +374,7 @@ impl Anchors {
             short_bits: [0; 4],
             ends: Table::new(),
             patterns: Vec::with_capacity(set.patterns.len()),
+            heads: Vec::with_capacity(set.patterns.len()),
             tags: set.tags,
         };
         for (i, (pattern, suffix)) in set.patterns.into_iter().zip(set.suffix).enumerate() {
@@ -366,6 +397,8 @@ impl Anchors {
                     }
                 }
             }
+            let mask = head_mask(bytes.len());
+            a.heads.push((folded_word(&bytes, 0) & mask, mask));
             a.patterns.push(bytes);
         }
         a
@@ -374,20 +407,28 @@ impl Anchors {
     fn heap_bytes(&self) -> usize {
         let short: usize = self.starts1.iter().map(|l| l.capacity() * 4 + 24).sum();
         let patterns: usize = self.patterns.iter().map(|p| p.capacity() + 24).sum();
+        let patterns = patterns + self.heads.capacity() * 16;
         let tags: usize = self.tags.iter().map(|t| t.capacity() * 8 + 24).sum();
         self.starts.heap_bytes() + self.ends.heap_bytes() + short + patterns + tags
     }
 
+    /// Whether pattern `i` occurs at `start` (ASCII case folded).
+    #[inline(always)]
+    fn matches_at(&self, text: &[u8], start: usize, i: u32) -> Option<usize> {
+        let (head, mask) = *self.heads.get(i as usize)?;
+        if folded_word(text, start) & mask != head {
+            return None;
+        }
+        let pattern = self.patterns.get(i as usize)?;
+        let end = start + pattern.len();
+        text.get(start..end)
+            .is_some_and(|t| t.eq_ignore_ascii_case(pattern))
+            .then_some(end)
+    }
+
     fn check_start(&self, text: &[u8], p: usize, ids: &[u32], out: &mut Vec<(usize, usize, u32)>) {
         for &i in ids {
-            let Some(pattern) = self.patterns.get(i as usize) else {
-                continue;
-            };
-            let end = p + pattern.len();
-            if text
-                .get(p..end)
-                .is_some_and(|t| t.eq_ignore_ascii_case(pattern))
-            {
+            if let Some(end) = self.matches_at(text, p, i) {
                 out.push((p, end, i));
             }
         }
@@ -395,16 +436,13 @@ impl Anchors {
 
     fn check_end(&self, text: &[u8], e: usize, ids: &[u32], out: &mut Vec<(usize, usize, u32)>) {
         for &i in ids {
-            let Some(pattern) = self.patterns.get(i as usize) else {
+            let Some(len) = self.patterns.get(i as usize).map(Vec::len) else {
                 continue;
             };
-            let Some(start) = e.checked_sub(pattern.len()) else {
+            let Some(start) = e.checked_sub(len) else {
                 continue;
             };
-            if text
-                .get(start..e)
-                .is_some_and(|t| t.eq_ignore_ascii_case(pattern))
-            {
+            if self.matches_at(text, start, i).is_some() {
                 out.push((start, e, i));
             }
         }

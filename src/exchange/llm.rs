@@ -155,7 +155,9 @@ impl LlmState {
         };
         self.audit.model = req.model().map(str::to_owned);
         self.audit.stream = req.stream();
-        let items = request_items(&req);
+        let texts = req.texts();
+        let parameters = req.parameters(&texts);
+        let items = request_items(&req, texts);
         let scanned = match scan_items(engine, &items) {
             Ok(scanned) => scanned,
             Err(why) => return BodyVerdict::unscannable(why),
@@ -164,7 +166,7 @@ impl LlmState {
             req.action_type(),
             resource(facts),
             Operation::Create,
-            req.parameters(),
+            parameters,
         );
         let scan = judge::Scan::with_roles(&scanned.findings, &scanned.roles);
         let (decision, action_type) = judge::decide_request(engine, facts, host, action, scan);
@@ -542,22 +544,24 @@ impl LlmState {
     }
 }
 
-/// The texts of a request with their roles, plus every other string in the body (as `user`)
-/// except base64 payloads: a field an API adds later is scanned too, never passed unread.
-fn request_items(req: &LlmRequest) -> Vec<TextItem<'_>> {
-    let mut items = req.texts();
+/// The texts of a request with their roles (`texts`, from [`LlmRequest::texts`]), plus every
+/// other string in the body (as `user`) except base64 payloads: a field an API adds later is
+/// scanned too, never passed unread.
+fn request_items<'a>(req: &'a LlmRequest, mut texts: Vec<TextItem<'a>>) -> Vec<TextItem<'a>> {
+    // The walk over every string meets the texts again: the same strings of the same document,
+    // recognised by address.
+    let mut known: Vec<*const u8> = texts.iter().map(|i| i.text.as_ptr()).collect();
+    known.sort_unstable();
     let mut all = Texts::new();
-    all.leaves(Role::User, TextKind::Content, JsonPath::root(), &req.value);
-    let extra: Vec<TextItem<'_>> = {
-        let mut known: Vec<&JsonPath<'_>> = items.iter().map(|i| &i.path).collect();
-        known.sort_unstable();
-        all.items
-            .into_iter()
-            .filter(|i| known.binary_search(&&i.path).is_err() && !is_base64_payload(i.text))
-            .collect()
-    };
-    items.extend(extra);
-    items
+    all.leaves_where(
+        Role::User,
+        TextKind::Content,
+        JsonPath::root(),
+        &req.value,
+        |s| known.binary_search(&s.as_ptr()).is_err() && !is_base64_payload(s),
+    );
+    texts.append(&mut all.items);
+    texts
 }
 
 /// Images, audio and files (bare base64 or `data:…;base64,` URLs) are not text: scanning their

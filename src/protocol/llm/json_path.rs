@@ -117,31 +117,44 @@ impl<'a> Texts<'a> {
 
     /// Add every non-empty string value inside `value` (object keys are not texts).
     pub fn leaves(&mut self, role: Role, kind: TextKind, path: JsonPath<'a>, value: &'a Value) {
-        let mut at = path;
-        self.leaves_under(role, kind, &mut at, value);
+        self.leaves_where(role, kind, path, value, |_| true);
     }
 
-    /// [`Texts::leaves`] with one path grown and shrunk in place: only a string found copies it.
+    /// [`Texts::leaves`], keeping only the strings `keep` accepts: a path is copied only for
+    /// a string kept, the walk itself grows and shrinks one path in place.
+    pub fn leaves_where(
+        &mut self,
+        role: Role,
+        kind: TextKind,
+        path: JsonPath<'a>,
+        value: &'a Value,
+        keep: impl Fn(&'a str) -> bool,
+    ) {
+        let mut at = path;
+        self.leaves_under(role, kind, &mut at, value, &keep);
+    }
+
     fn leaves_under(
         &mut self,
         role: Role,
         kind: TextKind,
         at: &mut JsonPath<'a>,
         value: &'a Value,
+        keep: &impl Fn(&'a str) -> bool,
     ) {
         match value {
-            Value::String(_) => self.string(role, kind, at.clone(), value),
+            Value::String(s) if keep(s) => self.string(role, kind, at.clone(), value),
             Value::Array(items) => {
                 for (i, v) in items.iter().enumerate() {
                     at.0.push(Seg::Index(i));
-                    self.leaves_under(role, kind, at, v);
+                    self.leaves_under(role, kind, at, v, keep);
                     at.0.pop();
                 }
             }
             Value::Object(map) => {
                 for (k, v) in map {
                     at.0.push(Seg::Key(Cow::Borrowed(k)));
-                    self.leaves_under(role, kind, at, v);
+                    self.leaves_under(role, kind, at, v, keep);
                     at.0.pop();
                 }
             }

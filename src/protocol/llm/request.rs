@@ -80,9 +80,10 @@ impl LlmRequest {
 
     /// `action.parameters` for the policy envelope:
     /// `{"model", "stream", "roles": [...], "tools": [...], "api", "provider"}`.
-    /// `roles` lists the roles that carry text (`system`, `user`, `assistant`, `tool`), sorted.
-    pub fn parameters(&self) -> Value {
-        let mut roles: Vec<Role> = self.texts().iter().map(|t| t.role).collect();
+    /// `roles` lists the roles that carry text (`system`, `user`, `assistant`, `tool`), sorted,
+    /// from `texts` (this request's [`LlmRequest::texts`]).
+    pub fn parameters(&self, texts: &[TextItem<'_>]) -> Value {
+        let mut roles: Vec<Role> = texts.iter().map(|t| t.role).collect();
         roles.sort();
         roles.dedup();
         json!({
@@ -130,7 +131,7 @@ mod tests {
         let req = LlmRequest::parse(format(Provider::Anthropic, Api::Messages), body).unwrap();
         assert_eq!(req.action_type(), "llm.anthropic.messages");
         assert_eq!(
-            req.parameters(),
+            req.parameters(&req.texts()),
             json!({"provider": "anthropic", "api": "messages", "model": "claude-x", "stream": true,
                 "roles": ["system", "tool"], "tools": ["fetch"]})
         );
