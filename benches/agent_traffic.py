@@ -179,19 +179,14 @@ MCP_HEADERS = {"accept": "application/json, text/event-stream", "mcp-protocol-ve
 
 
 def fresh(body: bytes) -> dict:
-    """Where the newest text's placeholder sits in `body`, and that text's length in bytes."""
-    mark = FRESH_MARK.encode()
-    if body.count(mark) != 1:
-        raise ValueError(f"expected one {FRESH_MARK} in the body, found {body.count(mark)}")
-    found = []
-
-    def newest(text: str) -> str:
-        if text.startswith(FRESH_MARK):
-            found.append(len(text.encode()))
-        return text
-
-    json.loads(body, object_hook=lambda o: {k: newest(v) if isinstance(v, str) else v for k, v in o.items()})
-    return {"fresh_at": body.index(mark), "fresh_bytes": found[0]}
+    """Where the newest text's placeholder sits in `body` (a byte offset), and that text's length
+    in bytes, decoded."""
+    doc = body.decode()
+    if doc.count(FRESH_MARK) != 1:
+        raise ValueError(f"expected one {FRESH_MARK} in the body, found {doc.count(FRESH_MARK)}")
+    at = doc.index(FRESH_MARK)
+    text, _ = json.decoder.scanstring(doc, at)
+    return {"fresh_at": len(doc[:at].encode()), "fresh_bytes": len(text.encode())}
 
 
 def write_cases(out: Path, names: list[str] | None = None) -> list[dict]:
@@ -207,6 +202,7 @@ def write_cases(out: Path, names: list[str] | None = None) -> list[dict]:
                  "body_bytes": 0, "fresh_at": None, "fresh_bytes": 0}
         if build:
             body = build()
+            json.loads(body)
             file = out / f"{name}.json"
             file.write_bytes(body)
             entry |= {"body_file": str(file.resolve()), "body_bytes": len(body), **fresh(body)}

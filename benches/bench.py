@@ -488,7 +488,7 @@ def run(mode: str, out_dir: Path, config: Path, traffic: str, pin_cpus: bool, mi
         "envoy_rss_idle_bytes": rss_idle,
         "rss_added_bytes": rss["with"] - rss["without"],
         "micro": micro_results,
-        "wasm_host": {"with": wasm_with, "noop": wasm_noop},
+        "wasm_host": {"with": wasm_with, "noop": wasm_noop, "traffic": "every-text-new"},
         "settings": {**p, "connections": CONNECTIONS, "latency_gap_us": LATENCY_GAP_US,
                      "latency_rounds_divisor": LATENCY_ROUNDS_DIVISOR, "pinned": pin_cpus, "nice": NICE},
         "machine": {**host, "loadavg_end": round(os.getloadavg()[0], 2)},
