@@ -3,8 +3,16 @@ OpenAI-style chat completion requests whose history carries tool calls and tool 
 output, source files, issue searches, service logs), and MCP `tools/call` JSON-RPC requests.
 Every body is benign, valid JSON of exactly the requested size, so a correct filter allows it.
 
+An agent resends its whole conversation with every call; only the newest text is new (in a chat
+request the last message, the newest tool result; in an MCP call `params.arguments.content`). That
+text starts with the placeholder `FRESH_MARK`, which the load generators (wrk.lua, lat-probe,
+exchange.rs) overwrite with a token of the same width unique to each request, so every request
+carries one new text and resends the rest, at the same size and still valid JSON.
+
 `write_cases(dir, cases)` writes each body to `<dir>/<name>.json` plus `<dir>/cases.json`, the
-manifest the load generator, the native micro-benchmark and the wasm host read."""
+manifest the load generator, the native micro-benchmark and the wasm host read: per case the byte
+offset of the placeholder (`fresh_at`, null without one) and the newest text's length in bytes
+(`fresh_bytes`)."""
 
 from __future__ import annotations
 
@@ -15,6 +23,8 @@ from pathlib import Path
 MODULES = ["orders", "inventory", "billing", "shipping", "catalog", "pricing", "returns", "reports"]
 NOUNS = ["order", "item", "batch", "invoice", "parcel", "sku", "warehouse", "customer", "discount", "refund"]
 VERBS = ["load", "validate", "merge", "apply", "compute", "reserve", "release", "summarise", "export", "retry"]
+# Where the newest text starts; replaced per request by a token of the same width (wrk.lua).
+FRESH_MARK = "rXXXX-XXXXXX"
 WORDS = (
     "the a of to and in for on with that this is was when after before during each every new old "
     "value result request queue cache window limit retry timeout worker thread config default "
@@ -134,9 +144,10 @@ def _dump(doc) -> bytes:
 
 
 def _fit(doc, holder, size: int) -> bytes:
-    """Trim the text field of `holder(doc)` (`content`) so the document is exactly `size` bytes."""
+    """Mark the text field of `holder(doc)` (`content`, the newest text) with `FRESH_MARK` and trim
+    it so the document is exactly `size` bytes."""
     obj = holder(doc)
-    text = obj["content"]
+    text = FRESH_MARK + obj["content"]
     lo, hi = 0, len(text)
     while lo < hi:  # the longest prefix that still fits
         mid = (lo + hi + 1) // 2
@@ -167,6 +178,17 @@ CASES = [
 MCP_HEADERS = {"accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18", "mcp-session-id": "bench-session-1"}
 
 
+def fresh(body: bytes) -> dict:
+    """Where the newest text's placeholder sits in `body` (a byte offset), and that text's length
+    in bytes, decoded."""
+    doc = body.decode()
+    if doc.count(FRESH_MARK) != 1:
+        raise ValueError(f"expected one {FRESH_MARK} in the body, found {doc.count(FRESH_MARK)}")
+    at = doc.index(FRESH_MARK)
+    text, _ = json.decoder.scanstring(doc, at)
+    return {"fresh_at": len(doc[:at].encode()), "fresh_bytes": len(text.encode())}
+
+
 def write_cases(out: Path, names: list[str] | None = None) -> list[dict]:
     out.mkdir(parents=True, exist_ok=True)
     manifest = []
@@ -176,13 +198,14 @@ def write_cases(out: Path, names: list[str] | None = None) -> list[dict]:
         headers = {"content-type": "application/json"} if build else {}
         if path == "/mcp":
             headers |= MCP_HEADERS
-        entry = {"name": name, "method": method, "path": path, "host": host, "headers": headers, "body_file": None, "body_bytes": 0}
+        entry = {"name": name, "method": method, "path": path, "host": host, "headers": headers, "body_file": None,
+                 "body_bytes": 0, "fresh_at": None, "fresh_bytes": 0}
         if build:
             body = build()
             json.loads(body)
             file = out / f"{name}.json"
             file.write_bytes(body)
-            entry |= {"body_file": str(file.resolve()), "body_bytes": len(body)}
+            entry |= {"body_file": str(file.resolve()), "body_bytes": len(body), **fresh(body)}
         manifest.append(entry)
     (out / "cases.json").write_text(json.dumps(manifest, indent=1))
     return manifest
@@ -192,4 +215,4 @@ if __name__ == "__main__":
     import sys
 
     for c in write_cases(Path(sys.argv[1] if len(sys.argv) > 1 else "target/bench/bodies")):
-        print(c["name"], c["body_bytes"])
+        print(c["name"], c["body_bytes"], c["fresh_bytes"])

@@ -5,6 +5,11 @@ of the same upstream (benches/bench-tools, its own process):
   with    (A) the filter with the shipped default configuration (filter-config/config.json)
   noop    (B) benches/noop-filter: holds the request, reads the whole body once, continues
   without (C) no wasm filter
+Traffic (`--traffic`): `conversation` (default) sends what an agent sends, its conversation again
+with one new text per request (benches/agent_traffic.py: the newest tool result, or the MCP call's
+content, starts with a token unique to the request), to the shipped configuration as it is, its
+memory of clean strings on; `every-text-new` sends the same and turns arm A's memory off
+(`aegis.memo_entries` 0), so every text of every request is scanned as if new: the worst case.
 For every case the arms are driven in turn, A B C A B C ..., for N rounds, so machine noise hits
 all alike; each figure is the median over rounds. Throughput runs (wrk): requests per second and
 the Envoy process's CPU time (user+sys) divided by requests. Latency runs (bench-tools' lat-probe):
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import platform
@@ -164,23 +170,41 @@ def out_of_reach(config_text: str) -> tuple[str, list[str]]:
                 walk(item, f"{path}[{i}]")
 
     walk(config, "")
-    # The bench sends one body again and again: with the memory of clean texts on, every text
-    # after the first request would be recognised and the detectors would never run. Off, every
-    # request is scanned as if all of it were new (`native_ns_<case>_resent` has the other case).
-    aegis = config.setdefault("aegis", {})
-    changes.append(f"aegis.memo_entries: {aegis.get('memo_entries', 'default')} -> 0")
-    aegis["memo_entries"] = 0
     return json.dumps(config), changes
 
 
+TRAFFIC = ("conversation", "every-text-new")
+
+
+def every_text_new(config_text: str) -> tuple[str, list[str]]:
+    """The configuration with the memory of clean strings off: every text of every request is
+    scanned as if new, whatever was sent before."""
+    config = json.loads(config_text) if config_text.strip() else {}
+    aegis = config.setdefault("aegis", {})
+    change = f"aegis.memo_entries: {aegis.get('memo_entries', 'default')} -> 0"
+    aegis["memo_entries"] = 0
+    return json.dumps(config), [change]
+
+
+# Every load-generator run gets its own salt, so that no two requests of a benchmark carry the
+# same newest text (wrk.lua, lat-probe).
+SALTS = itertools.count(1)
+
+
 # --- load ------------------------------------------------------------------------------------
+
+def fresh_args(case: dict) -> list[str]:
+    """Where the load generator writes each request's newest text, and this run's salt."""
+    at = case["fresh_at"]
+    return ["-" if at is None else str(at), str(next(SALTS))]
+
 
 def wrk(envoy: harness.Envoy, case: dict, seconds: int, connections: int) -> dict:
     """One wrk run against an arm; wrk's summary plus the Envoy process's CPU per request."""
     cmd = [
         "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(WRK_LUA),
         envoy.url("/"), "--", case["method"], case["path"], case["host"], case["body_file"] or "-",
-        *[f"{k}={v}" for k, v in case["headers"].items()],
+        *fresh_args(case), *[f"{k}={v}" for k, v in case["headers"].items()],
     ]
     cpu0 = cpu_seconds(envoy.proc.pid)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, preexec_fn=_loadgen_affinity)
@@ -204,7 +228,7 @@ def wrk(envoy: harness.Envoy, case: dict, seconds: int, connections: int) -> dic
 def latency(envoys: dict[str, harness.Envoy], case: dict, rounds: int) -> dict:
     """Paired latency: lat-probe sends the case to every arm in turn, `rounds` times, paced."""
     cmd = [str(TOOLS / "lat-probe"), str(rounds), str(LATENCY_GAP_US), case["method"], case["path"], case["host"],
-           case["body_file"] or "-", *[f"127.0.0.1:{envoys[a].port}" for a in ARMS],
+           case["body_file"] or "-", *fresh_args(case), *[f"127.0.0.1:{envoys[a].port}" for a in ARMS],
            "--", *[f"{k}={v}" for k, v in case["headers"].items()]]
     cpu0 = {a: cpu_seconds(envoys[a].proc.pid) for a in ARMS}
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=900, preexec_fn=_loadgen_affinity)
@@ -333,7 +357,7 @@ def filter_memory_gauge(envoy: harness.Envoy) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def run(mode: str, out_dir: Path, config: Path, pin_cpus: bool, micro: bool, as_is: bool) -> dict:
+def run(mode: str, out_dir: Path, config: Path, traffic: str, pin_cpus: bool, micro: bool, as_is: bool) -> dict:
     global _LOADGEN_CPUS
     p = MODES[mode]
     started = time.time()
@@ -342,8 +366,15 @@ def run(mode: str, out_dir: Path, config: Path, pin_cpus: bool, micro: bool, as_
     cases = write_cases(out_dir / "bodies", p["cases"])
     cases_json = out_dir / "bodies" / "cases.json"
     config_text, config_changes = (config.read_text(), []) if as_is else out_of_reach(config.read_text())
+    # The wasm host sends one body again and again: with the memory on it would measure only the
+    # first request's scan, so it always runs with every text new.
+    cold_text, cold_changes = every_text_new(config_text)
+    if traffic == "every-text-new":
+        config_text, config_changes = cold_text, config_changes + cold_changes
     bench_config = out_dir / "config.json"
     bench_config.write_text(config_text)
+    cold_config = out_dir / "config-every-text-new.json"
+    cold_config.write_text(cold_text)
     warnings: list[str] = []
     envoy_cpus = {0} if pin_cpus else None
     _LOADGEN_CPUS = {1} if pin_cpus else None
@@ -355,7 +386,7 @@ def run(mode: str, out_dir: Path, config: Path, pin_cpus: bool, micro: bool, as_
         warnings += notes
     log("wasm host (node): filter and no-op module, each case")
     iterations = 20 if mode == "tiny" else 300
-    wasm_with = wasm_host(harness.WASM, bench_config, cases_json, iterations)
+    wasm_with = wasm_host(harness.WASM, cold_config, cases_json, iterations)
     wasm_noop = wasm_host(NOOP_WASM, None, cases_json, iterations)
 
     runs: dict = {c["name"]: {"tput": {a: [] for a in ARMS}, "lat": {}} for c in cases}
@@ -397,6 +428,7 @@ def run(mode: str, out_dir: Path, config: Path, pin_cpus: bool, micro: bool, as_
         report_cases.append({
             "name": c["name"],
             "body_bytes": c["body_bytes"],
+            "fresh_bytes": c["fresh_bytes"],
             **{f"rps_{a}": round(tput[a]["rps"], 1) for a in ARMS},
             "ratio": ratio(tput["with"]["rps"], tput["without"]["rps"]),
             "ratio_vs_noop": ratio(tput["with"]["rps"], tput["noop"]["rps"]),
@@ -414,6 +446,8 @@ def run(mode: str, out_dir: Path, config: Path, pin_cpus: bool, micro: bool, as_
             "wasm_us_with": wasm_with.get(f"wasm_us_{c['name']}"),
             "wasm_us_noop": wasm_noop.get(f"wasm_us_{c['name']}"),
             "native_ns": micro_results.get(f"native_ns_{c['name']}"),
+            "native_ns_conversation": micro_results.get(f"native_ns_{c['name']}_conversation"),
+            "native_ns_resent": micro_results.get(f"native_ns_{c['name']}_resent"),
             "runs": r,
         })
         if wasm_with.get(f"wasm_denied_{c['name']}"):
@@ -437,6 +471,7 @@ def run(mode: str, out_dir: Path, config: Path, pin_cpus: bool, micro: bool, as_
 
     report = {
         "mode": mode,
+        "traffic": traffic,
         "envoy_version": envoy_version(),
         "wasm_bytes": harness.WASM.stat().st_size,
         "noop_wasm_bytes": NOOP_WASM.stat().st_size,
@@ -453,7 +488,7 @@ def run(mode: str, out_dir: Path, config: Path, pin_cpus: bool, micro: bool, as_
         "envoy_rss_idle_bytes": rss_idle,
         "rss_added_bytes": rss["with"] - rss["without"],
         "micro": micro_results,
-        "wasm_host": {"with": wasm_with, "noop": wasm_noop},
+        "wasm_host": {"with": wasm_with, "noop": wasm_noop, "traffic": "every-text-new"},
         "settings": {**p, "connections": CONNECTIONS, "latency_gap_us": LATENCY_GAP_US,
                      "latency_rounds_divisor": LATENCY_ROUNDS_DIVISOR, "pinned": pin_cpus, "nice": NICE},
         "machine": {**host, "loadavg_end": round(os.getloadavg()[0], 2)},
@@ -492,12 +527,12 @@ def fmt(v, digits=0) -> str:
 
 
 def table(report: dict) -> str:
-    head = ["case", "body", "rps A", "rps B", "rps C", "A/C", "A/B", "cpu/req A", "B", "C", "A-B", "cpu A/B", "p50+", "p99+"]
+    head = ["case", "body", "new", "rps A", "rps B", "rps C", "A/C", "A/B", "cpu/req A", "B", "C", "A-B", "cpu A/B", "p50+", "p99+"]
     rows = []
     for c in report["cases"]:
         if c["rps_with"] is None:
             continue
-        rows.append([c["name"], fmt(c["body_bytes"]), fmt(c["rps_with"]), fmt(c["rps_noop"]), fmt(c["rps_without"]),
+        rows.append([c["name"], fmt(c["body_bytes"]), fmt(c["fresh_bytes"]), fmt(c["rps_with"]), fmt(c["rps_noop"]), fmt(c["rps_without"]),
                      fmt(c["ratio"], 2), fmt(c["ratio_vs_noop"], 2), fmt(c["cpu_us_per_req_with"], 1),
                      fmt(c["cpu_us_per_req_noop"], 1), fmt(c["cpu_us_per_req_without"], 1),
                      fmt(c["cpu_us_added_vs_noop"], 1), fmt(c["ratio_vs_noop_cpu"], 2), fmt(c["p50_added_us"]), fmt(c["p99_added_us"])])
@@ -518,11 +553,18 @@ def table(report: dict) -> str:
     out.append(f"policy_eval_ns {fmt(report['policy_eval_ns'])}; scan MB/s native {fmt(report['scan_mb_per_s_native'])}, "
                f"wasm {fmt(report['scan_mb_per_s_wasm'])}")
     wasm = [f"{c['name']} {fmt(c['wasm_us_with'], 1)}/{fmt(c['wasm_us_noop'], 1)}" for c in report["cases"] if c.get("wasm_us_with") is not None]
-    out.append("filter/noop time per request in V8 (us): " + ", ".join(wasm))
-    nat = [f"{c['name']} {fmt(c['native_ns'] / 1000 if c.get('native_ns') else None, 1)}" for c in report["cases"] if "native_ns" in c]
-    out.append("core per request natively (us): " + ", ".join(nat))
-    if report["config_changes"]:
-        out.append(f"arm A: {report['config']} with {len(report['config_changes'])} rate/session limits raised out of reach")
+    out.append("filter/noop time per request in V8, every text new (us): " + ", ".join(wasm))
+    us = lambda ns: fmt(ns / 1000 if ns else None, 1)
+    nat = [f"{c['name']} {'/'.join(us(c.get(k)) for k in ('native_ns', 'native_ns_conversation', 'native_ns_resent') if c.get(k))}"
+           for c in report["cases"] if c.get("native_ns")]
+    out.append("core per request natively, every text new/conversation/resent (us): " + ", ".join(nat))
+    out.append(f"arm A: {report['config']}, " + ", ".join(report["config_changes"] or ["as is"]))
+    out.append({
+        "conversation": "traffic: conversation (each request resends its body with the newest text, column `new`, never "
+                        "seen before; arm A's memory of clean strings on, as shipped)",
+        "every-text-new": "traffic: every-text-new (arm A's memory of clean strings off: every text of every request "
+                          "scanned as new)",
+    }[report["traffic"]])
     m = report["machine"]
     out.append(f"machine: {m['nproc']} x {m['cpu_model']}, load average {m['loadavg_start']} at start, {m['loadavg_end']} at end")
     out.append("\ntargets:")
@@ -540,6 +582,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "target" / "bench")
     ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="arm A's filter configuration")
     ap.add_argument("--config-as-is", action="store_true", help="do not raise rate and session limits out of reach")
+    ap.add_argument("--traffic", choices=TRAFFIC, default=os.environ.get("BENCH_TRAFFIC", "conversation"),
+                    help="conversation (default, or $BENCH_TRAFFIC): one new text per request, arm A as shipped; "
+                         "every-text-new: arm A's memory of clean strings off")
     ap.add_argument("--no-pin", action="store_true", help="do not pin Envoy to CPU 0 and the load to CPU 1")
     ap.add_argument("--no-micro", action="store_true", help="skip the native micro-benchmarks")
     ap.add_argument("--no-renice", action="store_true", help="run at normal priority (default as root: nice -10)")
@@ -550,11 +595,11 @@ def main() -> None:
     for tool in ("wrk", "node", str(TOOLS / "bench-upstream"), str(NOOP_WASM), str(harness.WASM)):
         if not (shutil.which(tool) or Path(tool).exists()):
             sys.exit(f"missing {tool}: run `make bench` (it builds and installs what the benchmark needs)")
-    report = run(args.mode, args.out, args.config.resolve(), not args.no_pin and (os.cpu_count() or 1) >= 2,
+    report = run(args.mode, args.out, args.config.resolve(), args.traffic, not args.no_pin and (os.cpu_count() or 1) >= 2,
                  not args.no_micro, args.config_as_is)
     (args.out / "report.json").write_text(json.dumps(report, indent=1))
     print(table(report))
-    print(f"\nreport: {args.out / 'report.json'} ({report['seconds']} s, mode {args.mode})")
+    print(f"\nreport: {args.out / 'report.json'} ({report['seconds']} s, mode {args.mode}, traffic {args.traffic})")
 
 
 if __name__ == "__main__":

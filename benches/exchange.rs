@@ -1,7 +1,11 @@
 //! Native micro-benchmarks of the filter's core, without a proxy: compiling the shipped
 //! configuration, and one whole request (headers, body in 16 KiB steps, response, audit line)
 //! through `Exchange` for every benchmark case, against an in-memory host that does no more work
-//! than a proxy's hostcalls must (copies out headers and body bytes).
+//! than a proxy's hostcalls must (copies out headers and body bytes). Each body case is timed three
+//! ways: `native_ns_<case>` with the memory of clean strings off (every text new to the filter),
+//! `_resent` with the memory at its default size and the same body again, `_conversation` with
+//! the memory at its default size and the newest text (at the manifest's `fresh_at`) new on every
+//! request, the rest resent: an agent's next call.
 //!
 //! `cargo bench --bench exchange [-- --case NAME] [--iters N]` prints `RESULT name=value` lines
 //! (the convention in benches/README.md). Without `--bench` (as `cargo test --benches` runs it)
@@ -50,7 +54,15 @@ struct Case {
     name: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
+    /// Offset of the newest text's placeholder in `body` (benches/agent_traffic.py).
+    fresh_at: Option<usize>,
 }
+
+/// Width of the placeholder, and of the token that replaces it per request.
+const FRESH_WIDTH: usize = 12;
+
+/// Tokens handed out so far: none repeats within a run.
+static TOKENS: AtomicU64 = AtomicU64::new(0);
 
 /// The proxy side of one request, held in memory.
 struct MemHost {
@@ -158,11 +170,26 @@ fn request(engine: &Rc<Engine>, case: &Case, serial: u64) -> Option<u32> {
     drive(engine, &mut host_for(case, serial))
 }
 
+/// The next request of a conversation: the case's body with a newest text never seen before.
+fn next_turn(engine: &Rc<Engine>, case: &Case, serial: u64) -> Option<u32> {
+    let mut host = host_for(case, serial);
+    let k = TOKENS.fetch_add(1, Ordering::Relaxed);
+    let token = format!("r{:03}f-{:06}", k / 1_000_000 % 1000, k % 1_000_000);
+    if let Some(slot) = case
+        .fresh_at
+        .and_then(|at| host.body.get_mut(at..at + FRESH_WIDTH))
+    {
+        slot.copy_from_slice(token.as_bytes());
+    }
+    drive(engine, &mut host)
+}
+
 fn cases(root: &std::path::Path) -> Vec<Case> {
     let get = |name: &str, path: &str| Case {
         name: name.into(),
         headers: base_headers("GET", path, "api.openai.com"),
         body: Vec::new(),
+        fresh_at: None,
     };
     let manifest = std::env::var_os("BENCH_CASES")
         .map(PathBuf::from)
@@ -190,9 +217,13 @@ fn cases(root: &std::path::Path) -> Vec<Case> {
             if !body.is_empty() {
                 headers.push(("content-length".into(), body.len().to_string()));
             }
+            let fresh_at = e.get("fresh_at").and_then(|v| v.as_u64());
             Some(Case {
                 name: s("name")?.to_owned(),
                 headers,
+                fresh_at: fresh_at
+                    .and_then(|at| usize::try_from(at).ok())
+                    .filter(|at| at + FRESH_WIDTH <= body.len()),
                 body,
             })
         })
@@ -249,14 +280,18 @@ fn main() {
             std::process::exit(1);
         }
     };
-    // Cold: the memory of clean texts off, every request's texts new to the filter. Resent: as
-    // configured, the same body again (an agent resending its conversation).
+    // Cold: the memory of clean texts off, every request's texts new to the filter. Resent and
+    // conversation: the memory at its default size, whatever the configuration file says (the
+    // driver may hand over a configuration with it off).
     let compile = |memo: Option<usize>| {
         let mut value: serde_json::Value = serde_json::from_slice(&config).unwrap_or_default();
-        if let (Some(entries), Some(root)) = (memo, value.as_object_mut()) {
+        if let Some(root) = value.as_object_mut() {
             let aegis = root.entry("aegis").or_insert_with(|| serde_json::json!({}));
             if let Some(aegis) = aegis.as_object_mut() {
-                aegis.insert("memo_entries".into(), entries.into());
+                match memo {
+                    Some(entries) => aegis.insert("memo_entries".into(), entries.into()),
+                    None => aegis.remove("memo_entries"),
+                };
             }
         }
         let json = serde_json::to_vec(&value).unwrap_or_default();
@@ -310,6 +345,19 @@ fn main() {
                 black_box(request(&resent, &case, i));
             });
             println!("RESULT native_ns_{}_resent={ns:.0}", case.name);
+        }
+        if case.fresh_at.is_some() {
+            let denied = (0..3).filter_map(|i| next_turn(&resent, &case, i)).count();
+            if denied > 0 {
+                eprintln!(
+                    "warning: case {}: a conversation turn was answered by the filter itself",
+                    case.name
+                );
+            }
+            let ns = time_per_call(samples, iters, |i| {
+                black_box(next_turn(&resent, &case, i));
+            });
+            println!("RESULT native_ns_{}_conversation={ns:.0}", case.name);
         }
     }
 }

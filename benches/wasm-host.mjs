@@ -2,7 +2,9 @@
 // filter module, configures it, and drives each benchmark case's request through the HTTP
 // callbacks the way Envoy does (headers, the body delivered in 16 KiB steps while the filter
 // pauses, response headers and body, log, done). It measures the filter's own time per request
-// without a proxy around it, and the module's linear memory.
+// without a proxy around it, and the module's linear memory. Each case's body goes through
+// unchanged, again and again: bench.py hands it a configuration with the memory of clean strings
+// off (`aegis.memo_entries: 0`), so that every request is scanned as if every text were new.
 //
 //   node benches/wasm-host.mjs WASM CONFIG_FILE|- CASES_JSON ITERATIONS
 //

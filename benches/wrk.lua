@@ -1,6 +1,18 @@
 -- wrk script for the benchmark's throughput runs: one request shape per run (a case from the
 -- manifest, passed by the driver as arguments) and a JSON summary line at the end.
---   wrk ... -s benches/wrk.lua URL -- METHOD PATH HOST BODY_FILE|- [name=value ...]
+--   wrk ... -s benches/wrk.lua URL -- METHOD PATH HOST BODY_FILE|- FRESH_AT|- SALT [name=value ...]
+-- FRESH_AT is the byte offset of the newest text's placeholder in the body (agent_traffic.py):
+-- every request carries there a token of the same width unique to the request, the thread and
+-- the run (SALT, a number the driver never repeats), so each request resends the conversation
+-- with one new text, like an agent's next call.
+
+local FRESH_WIDTH = 12 -- #agent_traffic.FRESH_MARK
+local thread_no = 0
+
+function setup(thread)
+  thread:set("tid", thread_no)
+  thread_no = thread_no + 1
+end
 
 function init(args)
   wrk.method = args[1]
@@ -11,9 +23,20 @@ function init(args)
     wrk.body = f:read("*a")
     f:close()
   end
-  for i = 5, #args do
+  for i = 7, #args do
     local k, v = args[i]:match("^([^=]+)=(.*)$")
     if k then wrk.headers[k] = v end
+  end
+  if args[5] ~= "-" then
+    -- The whole request around the placeholder, built once; each request is one concatenation.
+    local at = #wrk.body - tonumber(args[5])
+    local whole = wrk.format()
+    local salt, sent = tonumber(args[6]) % 1000, 0
+    local head, tail = whole:sub(1, #whole - at), whole:sub(#whole - at + FRESH_WIDTH + 1)
+    request = function()
+      sent = sent + 1
+      return head .. string.format("r%03d%x-%06d", salt, (tid or 0) % 16, sent % 1000000) .. tail
+    end
   end
 end
 

@@ -1,8 +1,10 @@
 //! Paired latency through several proxies at a low, fixed pace:
-//! `lat-probe ROUNDS GAP_US METHOD PATH HOST BODY_FILE|- ADDR... [-- NAME=VALUE...]`.
+//! `lat-probe ROUNDS GAP_US METHOD PATH HOST BODY_FILE|- FRESH_AT|- SALT ADDR... [-- NAME=VALUE...]`.
 //! One keep-alive connection per address; each round sends the same request to every address in
 //! turn (A, B, C, A, B, C, …), waiting for each answer, then pauses GAP_US. Every arm thus sees the
-//! same moment-to-moment machine noise, which a shared machine has plenty of. Prints one JSON
+//! same moment-to-moment machine noise, which a shared machine has plenty of. Each round's body
+//! carries at FRESH_AT (the newest text's placeholder, benches/agent_traffic.py) a token of the
+//! same width unique to the round and the run (SALT), as benches/wrk.lua does. Prints one JSON
 //! object: per address, latency percentiles in microseconds, the mean, and non-2xx answers.
 
 use std::io::{self, BufReader, Write};
@@ -10,6 +12,9 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use bench_tools::{percentile, read_response};
+
+/// Width of the newest text's placeholder and of the token that replaces it.
+const FRESH_WIDTH: usize = 12;
 
 struct Conn {
     out: TcpStream,
@@ -22,8 +27,8 @@ fn main() {
         Some(i) => (&args[..i], &args[i + 1..]),
         None => (&args[..], &[][..]),
     };
-    if fixed.len() < 7 {
-        eprintln!("usage: lat-probe ROUNDS GAP_US METHOD PATH HOST BODY_FILE|- ADDR... [-- NAME=VALUE...]");
+    if fixed.len() < 9 {
+        eprintln!("usage: lat-probe ROUNDS GAP_US METHOD PATH HOST BODY_FILE|- FRESH_AT|- SALT ADDR... [-- NAME=VALUE...]");
         std::process::exit(2);
     }
     if let Err(e) = run(fixed, headers) {
@@ -52,10 +57,18 @@ fn run(fixed: &[String], headers: &[String]) -> io::Result<()> {
         request.push_str(&format!("content-length: {}\r\n", body.len()));
     }
     request.push_str("\r\n");
+    let fresh = match fixed[6].as_str() {
+        "-" => None,
+        at => Some(request.len() + at.parse::<usize>().map_err(|_| bad("FRESH_AT"))?),
+    };
+    let salt: u64 = fixed[7].parse().map_err(|_| bad("SALT"))?;
     let mut request = request.into_bytes();
     request.extend_from_slice(&body);
+    if fresh.is_some_and(|at| at + FRESH_WIDTH > request.len()) {
+        return Err(bad("FRESH_AT"));
+    }
 
-    let mut conns = fixed[6..]
+    let mut conns = fixed[8..]
         .iter()
         .map(|addr| {
             let s = TcpStream::connect(addr)?;
@@ -69,6 +82,10 @@ fn run(fixed: &[String], headers: &[String]) -> io::Result<()> {
     let mut samples = vec![Vec::with_capacity(rounds); conns.len()];
     let mut non_2xx = vec![0usize; conns.len()];
     for round in 0..rounds {
+        if let Some(at) = fresh {
+            let token = format!("r{:03}0-{:06}", salt % 1000, round % 1_000_000);
+            request[at..at + FRESH_WIDTH].copy_from_slice(token.as_bytes());
+        }
         for (i, c) in conns.iter_mut().enumerate() {
             let start = Instant::now();
             c.out.write_all(&request)?;
