@@ -115,6 +115,8 @@ fn pii_in_a_prompt_is_redacted_and_the_length_follows() {
     let a = audit(&mut ex, &mut host);
     assert_eq!(a["action"], "llm.openai.chat");
     assert_eq!(a["redactions"], 1);
+    // Scanned once as the API's text, not again among the body's other strings.
+    assert_eq!(a["detections"].as_array().map(Vec::len), Some(1));
     assert_eq!(a["detections"][0]["path"], "$.messages[0].content");
     assert_eq!(a["llm"]["model"], "gpt-test");
     assert!(!a.to_string().contains("jane.roe"), "never the value");
