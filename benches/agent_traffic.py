@@ -165,11 +165,14 @@ def _fit(doc, holder, size: int) -> bytes:
     return body
 
 
+# The MCP server the MCP case calls: its host name, and its name in action types.
+MCP_SERVER = "github"
+
 # name, method, path, host, body builder (None: no body)
 CASES = [
     ("get", "GET", "/v1/models", "api.openai.com", None),
     # The host names the MCP server (`mcp.github.create_issue` by default).
-    ("mcp_call_1k", "POST", "/mcp", "github", lambda: mcp_tools_call(1024)),
+    ("mcp_call_1k", "POST", "/mcp", MCP_SERVER, lambda: mcp_tools_call(1024)),
     ("chat_4k", "POST", "/v1/chat/completions", "api.openai.com", lambda: chat_request(4096)),
     ("chat_64k", "POST", "/v1/chat/completions", "api.openai.com", lambda: chat_request(65536)),
     ("chat_512k", "POST", "/v1/chat/completions", "api.openai.com", lambda: chat_request(524288)),

@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "wasm-tests"))
 sys.path.insert(0, str(ROOT / "benches"))
 
 import harness  # noqa: E402
-from agent_traffic import write_cases  # noqa: E402
+from agent_traffic import MCP_SERVER, write_cases  # noqa: E402
 
 NOOP_WASM = ROOT / "target" / "noop-filter" / "wasm32-wasip1" / "release" / "noop_filter.wasm"
 TOOLS = ROOT / "target" / "bench-tools" / "release"
@@ -171,6 +171,18 @@ def out_of_reach(config_text: str) -> tuple[str, list[str]]:
 
     walk(config, "")
     return json.dumps(config), changes
+
+
+def with_mcp_server(config_text: str) -> tuple[str, list[str]]:
+    """The configuration with the MCP case's server known to the MCP gateway. Servers belong to a
+    deployment, so the shipped configuration lists none; without one the MCP case would be plain
+    HTTP egress to an unknown host, denied, and the MCP path would go unmeasured."""
+    config = json.loads(config_text) if config_text.strip() else {}
+    servers = config.setdefault("mcp", {}).setdefault("servers", [])
+    if any(s.get("authority") == MCP_SERVER for s in servers):
+        return config_text, []
+    servers.append({"authority": MCP_SERVER, "name": MCP_SERVER})
+    return json.dumps(config), [f"mcp.servers: + {MCP_SERVER} (the MCP case's server)"]
 
 
 TRAFFIC = ("conversation", "every-text-new")
@@ -366,6 +378,9 @@ def run(mode: str, out_dir: Path, config: Path, traffic: str, pin_cpus: bool, mi
     cases = write_cases(out_dir / "bodies", p["cases"])
     cases_json = out_dir / "bodies" / "cases.json"
     config_text, config_changes = (config.read_text(), []) if as_is else out_of_reach(config.read_text())
+    if not as_is:
+        config_text, served = with_mcp_server(config_text)
+        config_changes += served
     # The wasm host sends one body again and again: with the memory on it would measure only the
     # first request's scan, so it always runs with every text new.
     cold_text, cold_changes = every_text_new(config_text)
