@@ -426,15 +426,24 @@ mod tests {
             Vec::<Box<str>>::new(),
             "a top-level | makes nothing required"
         );
-        assert_eq!(required_alternatives(r"(?<k>a\.b|cd)"), ["a.b", "cd"].map(Box::from));
+        assert_eq!(
+            required_alternatives(r"(?<k>a\.b|cd)"),
+            ["a.b", "cd"].map(Box::from)
+        );
         for optional in [r"(ab|cd)?x", r"(ab|cd)*x", r"(ab|cd){0,2}x"] {
             assert!(required_alternatives(optional).is_empty(), "{optional}");
             assert!(compile(optional).unwrap().is_match("x"), "{optional}");
         }
         for not_literal in [r"(a.|cd)", r"(ab|c\d)", r"(ab|)", r"(ab|c)", r"(a(b)|cd)"] {
-            assert!(required_alternatives(not_literal).is_empty(), "{not_literal}");
+            assert!(
+                required_alternatives(not_literal).is_empty(),
+                "{not_literal}"
+            );
         }
-        assert_eq!(required_alternatives(r"(ab|cd)+"), ["ab", "cd"].map(Box::from));
+        assert_eq!(
+            required_alternatives(r"(ab|cd)+"),
+            ["ab", "cd"].map(Box::from)
+        );
         let p = compile(r"x(ab|cd)+y").unwrap();
         assert!(p.is_match("xabcdy") && !p.is_match("xy"));
     }
