@@ -10,15 +10,8 @@ use proxy_wasm::types::{Action, ContextType, LogLevel, MapType, MetricType};
 use std::hint::black_box;
 use std::rc::Rc;
 
-/// The stream properties the filter sets (filter state `wasm.authensor.*`), cycled through.
-const PROPERTIES: [&str; 6] = [
-    "authensor.decision",
-    "authensor.would",
-    "authensor.policy",
-    "authensor.rule",
-    "authensor.detection_type",
-    "authensor.detection_sub_type",
-];
+/// A stream property the filter sets (filter state `wasm.authensor.decision`).
+const PROPERTY: &str = "authensor.decision";
 /// A shared-data entry shaped like one of the filter's rate-limit slots (one 44-byte entry).
 const SHARED_KEY: &str = "authensor/v1/probe/0";
 const SHARED_VALUE: [u8; 44] = [7; 44];
@@ -101,8 +94,7 @@ impl Probe {
             "metric" => drop(hostcalls::increment_metric(self.metric, 1)),
             "histogram" => drop(hostcalls::record_metric(self.histogram, i as u64)),
             "set_property" => {
-                let name = PROPERTIES[i % PROPERTIES.len()];
-                let _ = hostcalls::set_property(vec![name], Some(b"allow"));
+                let _ = hostcalls::set_property(vec![PROPERTY], Some(b"allow"));
             }
             "shared_get" => drop(black_box(hostcalls::get_shared_data(SHARED_KEY))),
             "shared_set" => drop(hostcalls::set_shared_data(
