@@ -14,18 +14,28 @@
 //! case without it) and the configuration (`BENCH_CONFIG`, default filter-config/config.json).
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use authensor_filter::audit::chain::{seal_if_audit, Chain};
 use authensor_filter::config::Engine;
 use authensor_filter::exchange::Exchange;
 use authensor_filter::host::{Direction, Host, LogLevel, Metric};
+use authensor_filter::policy::state::{MemoryStore, SharedStore};
 
 const BODY_STEP: usize = 16 * 1024;
+
+thread_local! {
+    /// The proxy's shared data, kept across requests as Envoy keeps it (rate-limit counters live
+    /// there: a store that always misses would make every limited request fail closed).
+    static SHARED: MemoryStore = MemoryStore::default();
+    /// The VM's audit chain: the proxy host seals every audit line as it logs it.
+    static CHAIN: RefCell<Chain> = RefCell::new(Chain::new("bench"));
+}
 
 /// The system allocator, counting allocations, so the report can say how many a request costs.
 struct Counting;
@@ -89,8 +99,8 @@ impl Host for MemHost {
         1_767_225_600_000_000_000 + self.started.elapsed().as_nanos() as u64
     }
     fn log(&self, _level: LogLevel, message: &str) {
-        self.logged_bytes
-            .set(self.logged_bytes.get() + message.len());
+        let line = CHAIN.with(|c| seal_if_audit(c, message, 15 * 1024).len());
+        self.logged_bytes.set(self.logged_bytes.get() + line);
     }
     fn header(&self, dir: Direction, name: &str) -> Option<String> {
         self.side(dir)
@@ -124,11 +134,11 @@ impl Host for MemHost {
     fn count(&self, metric: Metric, delta: i64) {
         black_box((metric, delta));
     }
-    fn shared_get(&self, _key: &str) -> Option<(Vec<u8>, u32)> {
-        None
+    fn shared_get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
+        SHARED.with(|s| s.get(key))
     }
-    fn shared_set(&self, _key: &str, _value: &[u8], _cas: u32) -> bool {
-        true
+    fn shared_set(&self, key: &str, value: &[u8], cas: u32) -> bool {
+        SHARED.with(|s| s.set(key, value, cas))
     }
 }
 

@@ -28,6 +28,10 @@ KINDS = {
     "time": "current time",
     "property": "one property (source.address)",
     "metric": "increment a counter",
+    "histogram": "record a histogram value",
+    "set_property": "set a stream property (filter state wasm.authensor.*)",
+    "shared_get": "read a 44-byte shared-data entry",
+    "shared_set": "write a 44-byte shared-data entry",
     "log_info": "log a 400-byte line at info (written)",
     "log_debug": "log a 400-byte line at debug (dropped by Envoy)",
 }

@@ -163,10 +163,10 @@ impl Exchange {
     }
 
     pub fn on_response_headers<H: Host>(&mut self, host: &mut H, end_of_stream: bool) -> Flow {
+        if self.passes_answer() {
+            return Flow::Continue;
+        }
         self.timed(host, |me, host| {
-            if me.replied.is_some() {
-                return Flow::Continue;
-            }
             let shadow = me.shadow();
             let mut view = Observer { host, shadow };
             match &mut me.route {
@@ -187,6 +187,9 @@ impl Exchange {
         body_size: usize,
         end_of_stream: bool,
     ) -> Flow {
+        if self.passes_answer() {
+            return Flow::Continue;
+        }
         self.timed(host, |me, host| {
             me.response_body(host, body_size, end_of_stream)
         })
@@ -196,10 +199,19 @@ impl Exchange {
     /// the end of the stream, so nothing it held goes downstream unread. The trailer fields
     /// themselves are treated like response headers (not scanned).
     pub fn on_response_trailers<H: Host>(&mut self, host: &mut H) -> Flow {
+        if self.passes_answer() {
+            return Flow::Continue;
+        }
         self.timed(host, |me, host| {
             let held = me.response_held;
             me.response_body(host, held, true)
         })
+    }
+
+    /// Whether the answer goes downstream untouched: the filter replied itself, or the route
+    /// does not read answers (plain HTTP). Nothing to do, so nothing to time either.
+    fn passes_answer(&self) -> bool {
+        self.replied.is_some() || matches!(self.route, Route::Http)
     }
 
     fn response_body<H: Host>(
@@ -208,9 +220,6 @@ impl Exchange {
         body_size: usize,
         end_of_stream: bool,
     ) -> Flow {
-        if self.replied.is_some() {
-            return Flow::Continue;
-        }
         let shadow = self.shadow();
         let mut view = Observer { host, shadow };
         let (engine, facts) = (&self.engine, &self.facts);

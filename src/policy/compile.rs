@@ -10,6 +10,7 @@ use super::model::{
     parse_duration, ApproverModel, BudgetPeriod, DefaultEffect, Effect, PolicyModel,
     RateLimitScope, RuleModel, SessionEffect, SessionRulesModel,
 };
+use super::ratelimit::LastCounter;
 use super::session::{Risk, Sequence, SessionRules, Sessions, MAX_HISTORY};
 use super::settings::{ApprovalSettings, StateSettings, MAX_SLOTS};
 use super::state::Table;
@@ -68,6 +69,7 @@ pub struct RateLimit {
     pub window_secs: u64,
     pub window: Box<str>,
     pub scope: RateLimitScope,
+    pub counter: LastCounter,
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +94,7 @@ pub struct CostBudget {
     pub max_budget: f64,
     pub period: BudgetPeriod,
     pub scope: RateLimitScope,
+    pub counter: LastCounter,
 }
 
 /// All policies and the engine's settings, compiled.
@@ -360,6 +363,7 @@ fn compile_rule(r: &RuleModel, path: &str, budget: &mut Budget) -> Result<Rule, 
                 window_secs: duration(&rl.window, at(path, "rateLimit.window"))?,
                 window: rl.window.as_str().into(),
                 scope: rl.scope.unwrap_or(RateLimitScope::Principal),
+                counter: LastCounter::default(),
             })
         }
         None => None,
@@ -419,6 +423,7 @@ fn compile_rule(r: &RuleModel, path: &str, budget: &mut Budget) -> Result<Rule, 
             max_budget: non_negative(b.max_budget, at(path, "costBudget.maxBudget"))?,
             period: b.period,
             scope: b.scope.unwrap_or(RateLimitScope::Principal),
+            counter: LastCounter::default(),
         }),
         None => None,
     };

@@ -12,7 +12,7 @@ use super::approval::{self, ApprovalRequest, Binding, Verified};
 use super::compile::{Constraints, Policy, PolicyEngine, Rule, Scope};
 use super::envelope::Envelope;
 use super::model::{DefaultEffect, Effect, RateLimitScope, SessionEffect};
-use super::ratelimit::{counter_id, Admit, Window};
+use super::ratelimit::{counter_id, Admit, LastCounter, Window};
 use super::session::{SessionRules, Violation};
 use super::state::{key_id, KeyId, SharedStore, StateError, Step};
 use crate::decision::Outcome;
@@ -182,7 +182,7 @@ impl PolicyEngine {
             None
         };
         if let Some(rl) = &rule.rate_limit {
-            let id = counter_for("rate", p, rule, rl.scope, e);
+            let id = counter_for("rate", p, rule, rl.scope, &rl.counter, e);
             let window = self.window(id, rl.window_secs, rl.requests as f64);
             let retry_after = match window.admit(store, now, 1.0) {
                 Ok(Admit::Yes(_)) => None,
@@ -201,7 +201,7 @@ impl PolicyEngine {
             }
         }
         if let Some(b) = rule.budget.as_ref().filter(|_| cost > 0.0) {
-            let id = counter_for("budget", p, rule, b.scope, e);
+            let id = counter_for("budget", p, rule, b.scope, &b.counter, e);
             let window = self.window(id, b.period.seconds(), b.max_budget);
             match window.admit(store, now, cost) {
                 Ok(Admit::Yes(_)) => {}
@@ -355,14 +355,24 @@ fn request(e: &Envelope, rule: Option<&Rule>) -> ApprovalRequest {
     }
 }
 
-/// The counter of `kind` (rate or budget) for this rule and the envelope's scope key.
-fn counter_for(kind: &str, p: &Policy, rule: &Rule, scope: RateLimitScope, e: &Envelope) -> KeyId {
+/// The counter of `kind` (rate or budget) for this rule and the envelope's scope key; `last`
+/// remembers the rule's last one.
+fn counter_for(
+    kind: &str,
+    p: &Policy,
+    rule: &Rule,
+    scope: RateLimitScope,
+    last: &LastCounter,
+    e: &Envelope,
+) -> KeyId {
     let value = match scope {
         RateLimitScope::Principal => e.principal.id.as_str(),
         RateLimitScope::Action => e.action.kind.as_str(),
         RateLimitScope::Global => "",
     };
-    counter_id(kind, &p.id, &rule.id, scope.as_str(), value)
+    last.id(value, || {
+        counter_id(kind, &p.id, &rule.id, scope.as_str(), value)
+    })
 }
 
 impl Constraints {

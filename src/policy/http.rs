@@ -73,16 +73,24 @@ pub fn http_action(facts: &RequestFacts, body: &[u8]) -> Result<Action, BodyErro
         && method.len() <= 20
         && method.bytes().all(|b| b.is_ascii_alphabetic())
     {
-        format!("http.{}", method.to_ascii_lowercase())
+        let mut kind = String::with_capacity(5 + method.len());
+        kind.push_str("http.");
+        kind.extend(method.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        kind
     } else {
         "http.other".to_owned()
     };
-    let operation = match method.to_ascii_uppercase().as_str() {
-        "GET" | "HEAD" => Operation::Read,
-        "POST" => Operation::Create,
-        "PUT" | "PATCH" => Operation::Update,
-        "DELETE" => Operation::Delete,
-        _ => Operation::Execute,
+    let is = |name: &str| method.eq_ignore_ascii_case(name);
+    let operation = if is("GET") || is("HEAD") {
+        Operation::Read
+    } else if is("POST") {
+        Operation::Create
+    } else if is("PUT") || is("PATCH") {
+        Operation::Update
+    } else if is("DELETE") {
+        Operation::Delete
+    } else {
+        Operation::Execute
     };
     Ok(Action::new(
         kind,
@@ -94,8 +102,10 @@ pub fn http_action(facts: &RequestFacts, body: &[u8]) -> Result<Action, BodyErro
 
 /// `action.resource` of a request: host (lower case, no port or trailing dot) + normalised path.
 pub fn resource(facts: &RequestFacts) -> String {
-    let host = facts.host_without_port();
-    format!("{}{}", host.trim_end_matches('.'), facts.path)
+    let mut out = facts.host_without_port();
+    out.truncate(out.trim_end_matches('.').len());
+    out.push_str(&facts.path);
+    out
 }
 
 /// Nesting deeper than this makes a JSON body invalid.

@@ -12,12 +12,15 @@ pub const MAX_PATTERN_LEN: usize = 4096;
 const SIZE_LIMIT: usize = 256 * 1024;
 const NEST_LIMIT: u32 = 64;
 
-/// A compiled `matches` pattern with a literal prefilter: a string every match contains, checked
-/// with a substring search before the regex runs.
+/// A compiled `matches` pattern with a literal prefilter, checked with substring searches before
+/// the regex runs: a string every match contains, and a set of strings of which every match
+/// contains one (a mandatory top-level group of literal alternatives, such as `(admin|internal)`).
 #[derive(Debug, Clone)]
 pub struct Pattern {
     regex: Regex,
     required: Option<Box<str>>,
+    /// Empty when the pattern has no such group.
+    one_of: Box<[Box<str>]>,
 }
 
 impl Pattern {
@@ -26,6 +29,7 @@ impl Pattern {
         self.required
             .as_deref()
             .is_none_or(|lit| text.contains(lit))
+            && (self.one_of.is_empty() || self.one_of.iter().any(|lit| text.contains(&**lit)))
             && self.regex.is_match(text)
     }
 
@@ -34,14 +38,19 @@ impl Pattern {
     }
 }
 
-/// One top-level element of a pattern: a literal character, or anything else (class, group,
+/// One top-level element of a pattern: a literal character, a group, or anything else (class,
 /// escape class, anchor, wildcard); `mandatory` unless a `?`, `*` or `{` quantifier follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Atom {
     Literal {
         c: char,
         mandatory: bool,
         repeated: bool,
+    },
+    Group {
+        /// The alternatives, when each is a plain literal (`(admin|internal)`, `(?:a\.b|c)`).
+        literals: Option<Vec<String>>,
+        mandatory: bool,
     },
     Other,
 }
@@ -69,10 +78,14 @@ pub fn top_level_atoms(pattern: &str) -> Option<Vec<Atom>> {
             '(' => {
                 let mut depth = 1;
                 let mut in_class = false;
+                let mut inner = String::new();
                 while depth > 0 {
-                    match chars.next()? {
+                    let k = chars.next()?;
+                    match k {
                         '\\' => {
-                            chars.next();
+                            inner.push(k);
+                            inner.extend(chars.next());
+                            continue;
                         }
                         '[' => in_class = true,
                         ']' => in_class = false,
@@ -80,8 +93,14 @@ pub fn top_level_atoms(pattern: &str) -> Option<Vec<Atom>> {
                         ')' if !in_class => depth -= 1,
                         _ => {}
                     }
+                    if depth > 0 {
+                        inner.push(k);
+                    }
                 }
-                Atom::Other
+                Atom::Group {
+                    literals: literal_alternatives(&inner),
+                    mandatory: true,
+                }
             }
             '[' => {
                 while let Some(k) = chars.next() {
@@ -104,17 +123,20 @@ pub fn top_level_atoms(pattern: &str) -> Option<Vec<Atom>> {
                     }
                 }
                 chars.next_if_eq(&'?');
-                if let Some(Atom::Literal {
-                    mandatory,
-                    repeated,
-                    ..
-                }) = atoms.last_mut()
-                {
-                    if c == '+' {
-                        *repeated = true;
-                    } else {
-                        *mandatory = false;
+                match atoms.last_mut() {
+                    Some(Atom::Literal {
+                        mandatory,
+                        repeated,
+                        ..
+                    }) => {
+                        if c == '+' {
+                            *repeated = true;
+                        } else {
+                            *mandatory = false;
+                        }
                     }
+                    Some(Atom::Group { mandatory, .. }) if c != '+' => *mandatory = false,
+                    _ => {}
                 }
                 continue;
             }
@@ -128,6 +150,56 @@ pub fn top_level_atoms(pattern: &str) -> Option<Vec<Atom>> {
         atoms.push(atom);
     }
     Some(atoms)
+}
+
+/// The alternatives of a group's content (after `(`, before `)`) when every one is a plain
+/// literal: no metacharacter other than `\`-escaped punctuation, and not empty.
+fn literal_alternatives(inner: &str) -> Option<Vec<String>> {
+    let body = match inner.strip_prefix('?') {
+        Some(rest) => match rest.strip_prefix(':') {
+            Some(body) => body,
+            // A named group `(?<name>...)`.
+            None => rest.strip_prefix('<')?.split_once('>')?.1,
+        },
+        None => inner,
+    };
+    let mut alternatives = vec![String::new()];
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '|' => alternatives.push(String::new()),
+            '\\' => match chars.next() {
+                Some(e) if e.is_ascii_punctuation() || e == ' ' => alternatives.last_mut()?.push(e),
+                _ => return None,
+            },
+            '.' | '[' | ']' | '(' | ')' | '?' | '*' | '+' | '{' | '}' | '^' | '$' => return None,
+            c => alternatives.last_mut()?.push(c),
+        }
+    }
+    alternatives
+        .iter()
+        .all(|a| !a.is_empty())
+        .then_some(alternatives)
+}
+
+/// The mandatory top-level group of literal alternatives whose shortest alternative is longest
+/// (at least 2 bytes), if any: every match contains one of its alternatives.
+fn required_alternatives(pattern: &str) -> Vec<Box<str>> {
+    let shortest = |l: &[String]| l.iter().map(String::len).min().unwrap_or(0);
+    top_level_atoms(pattern)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|atom| match atom {
+            Atom::Group {
+                literals: Some(l),
+                mandatory: true,
+            } => Some(l),
+            _ => None,
+        })
+        .filter(|l| shortest(l) >= 2)
+        .max_by_key(|l| shortest(l))
+        .map(|l| l.into_iter().map(String::into_boxed_str).collect())
+        .unwrap_or_default()
 }
 
 /// The longest run of consecutive mandatory literal characters (at least 2), if any.
@@ -190,6 +262,7 @@ pub fn compile(pattern: &str) -> Result<Pattern, String> {
     Ok(Pattern {
         regex,
         required: required_literal(pattern),
+        one_of: required_alternatives(pattern).into(),
     })
 }
 
@@ -336,6 +409,43 @@ mod tests {
         assert!(!p.is_match("wyz"));
         let p = compile(r"colou?r").unwrap();
         assert!(p.is_match("color") && p.is_match("colour"));
+    }
+
+    #[test]
+    fn groups_of_literal_alternatives_prefilter_without_changing_results() {
+        let admin = r"^[^/]*/(admin|internal|actuator)(/|$)";
+        assert_eq!(
+            required_alternatives(admin),
+            ["admin", "internal", "actuator"].map(Box::from)
+        );
+        let p = compile(admin).unwrap();
+        assert!(p.is_match("h/internal") && p.is_match("h/admin/x"));
+        assert!(!p.is_match("h/v1/models") && !p.is_match("h/x/admin"));
+        assert_eq!(
+            required_alternatives(r"(?:a\.b|cd)x|y"),
+            Vec::<Box<str>>::new(),
+            "a top-level | makes nothing required"
+        );
+        assert_eq!(
+            required_alternatives(r"(?<k>a\.b|cd)"),
+            ["a.b", "cd"].map(Box::from)
+        );
+        for optional in [r"(ab|cd)?x", r"(ab|cd)*x", r"(ab|cd){0,2}x"] {
+            assert!(required_alternatives(optional).is_empty(), "{optional}");
+            assert!(compile(optional).unwrap().is_match("x"), "{optional}");
+        }
+        for not_literal in [r"(a.|cd)", r"(ab|c\d)", r"(ab|)", r"(ab|c)", r"(a(b)|cd)"] {
+            assert!(
+                required_alternatives(not_literal).is_empty(),
+                "{not_literal}"
+            );
+        }
+        assert_eq!(
+            required_alternatives(r"(ab|cd)+"),
+            ["ab", "cd"].map(Box::from)
+        );
+        let p = compile(r"x(ab|cd)+y").unwrap();
+        assert!(p.is_match("xabcdy") && !p.is_match("xy"));
     }
 
     #[test]

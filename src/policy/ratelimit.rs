@@ -3,6 +3,8 @@
 //! keyed by policy, rule and scope key; its value holds the window index and the running total,
 //! so a new window starts from zero without leaving a key behind per window.
 
+use std::cell::RefCell;
+
 use super::state::{key_id, KeyId, Reader, SharedStore, StateError, Step, Table};
 
 /// A counter's identity and limits.
@@ -31,6 +33,28 @@ pub fn counter_id(kind: &str, policy: &str, rule: &str, scope: &str, value: &str
         scope.as_bytes(),
         value.as_bytes(),
     ])
+}
+
+/// A rule's last counter id and the scope value it is for: the value rarely changes (a sidecar's
+/// principal), so the id is hashed again only when it does. One per rule and counter kind.
+#[derive(Debug, Clone, Default)]
+pub struct LastCounter(RefCell<Option<(Box<str>, KeyId)>>);
+
+impl LastCounter {
+    /// The counter id for scope value `value`, `make` computing it when it is not the last one.
+    pub fn id(&self, value: &str, make: impl FnOnce() -> KeyId) -> KeyId {
+        let Ok(mut last) = self.0.try_borrow_mut() else {
+            return make();
+        };
+        match &*last {
+            Some((v, id)) if **v == *value => *id,
+            _ => {
+                let id = make();
+                *last = Some((value.into(), id));
+                id
+            }
+        }
+    }
 }
 
 impl Window<'_> {
@@ -147,6 +171,18 @@ mod tests {
                 assert_eq!(window(&t, 2.0).admit(h, 0, 1.0).unwrap(), Admit::Yes(2.0));
             }));
         assert!(matches!(w.admit(&host, 0, 1.0).unwrap(), Admit::No { .. }));
+    }
+
+    #[test]
+    fn the_last_counter_id_is_the_one_computed_for_that_value() {
+        let last = LastCounter::default();
+        let id = |v: &str| last.id(v, || counter_id("rate", "p", "r", "principal", v));
+        let alice = counter_id("rate", "p", "r", "principal", "alice");
+        let bob = counter_id("rate", "p", "r", "principal", "bob");
+        assert_eq!(id("alice"), alice);
+        assert_eq!(last.id("alice", || [0; 16]), alice, "remembered");
+        assert_eq!(id("bob"), bob);
+        assert_eq!(id("alice"), alice);
     }
 
     #[test]
