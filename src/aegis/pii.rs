@@ -234,6 +234,17 @@ fn compile(pattern: &str) -> Result<Regex, ConfigError> {
     Regex::new(pattern).map_err(|e| ConfigError::new("aegis", format!("built-in regex: {e}")))
 }
 
+/// Whether `bytes` hold two capital letters followed by two digits, as every IBAN begins: the
+/// literal test before the spaced-IBAN regex, which would otherwise run around every number.
+fn has_iban_start(bytes: &[u8]) -> bool {
+    bytes.windows(4).any(|w| {
+        matches!(w, [a, b, c, d] if a.is_ascii_uppercase()
+            && b.is_ascii_uppercase()
+            && c.is_ascii_digit()
+            && d.is_ascii_digit())
+    })
+}
+
 /// A compact IBAN's shape: two letters, two digits, then 11 to 30 letters or digits.
 fn iban_shape(token: &str) -> bool {
     let b = token.as_bytes();
@@ -544,6 +555,9 @@ impl Pii {
 
     fn iban_tail(&self, v: &View<'_>, r: &Range<usize>) -> Option<Found> {
         let (window, offset) = v.window(r.clone(), 40, 0);
+        if !has_iban_start(window.as_bytes()) {
+            return None;
+        }
         self.iban_spaced.find_iter(window).find_map(|m| {
             let span = offset + m.start()..offset + m.end();
             (span.end >= r.start && checksum::iban(m.as_str()))
