@@ -9,7 +9,7 @@ WASM := target/wasm32-wasip1/release/authensor_filter.wasm
 CLI := target/release/authensor
 CARGO_SOURCES := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 
-.PHONY: fuzz soak load-tools e2e-matrix eval all toolchain venv build run test lint unit wasm-unit policies e2e clean oci-tools image push istio-manifests bench bench-quick bench-deps bench-wrk bench-hostcalls
+.PHONY: fuzz soak load-tools e2e-matrix eval all toolchain venv build run test lint unit wasm-unit policies e2e clean oci-tools image push istio-manifests bench bench-quick bench-deps bench-wrk bench-hostcalls bench-instructions
 
 all: build
 
@@ -101,6 +101,10 @@ bench: build venv bench-deps
 
 bench-quick: build venv bench-deps
 	$(PY) benches/bench.py --mode quick
+
+# Instructions per request of the core, natively, counted by callgrind (benches/instructions.sh).
+bench-instructions: venv toolchain
+	PY=$(PY) benches/instructions.sh
 
 # The cost of each kind of proxy-wasm hostcall inside Envoy (benches/hostcalls.py).
 bench-hostcalls: venv bench-deps $(HOSTCALL_PROBE)

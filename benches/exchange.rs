@@ -7,7 +7,8 @@
 //! the memory at its default size and the newest text (at the manifest's `fresh_at`) new on every
 //! request, the rest resent: an agent's next call.
 //!
-//! `cargo bench --bench exchange [-- --case NAME] [--iters N]` prints `RESULT name=value` lines
+//! `cargo bench --bench exchange [-- --case NAME] [--iters N] [--new-only]` prints `RESULT
+//! name=value` lines (`--new-only`: only the every-text-new timing, for instruction counts)
 //! (the convention in benches/README.md). Without `--bench` (as `cargo test --benches` runs it)
 //! every case runs once, as a smoke test. Inputs: the case manifest written by
 //! benches/agent_traffic.py (`BENCH_CASES`, default target/bench/bodies/cases.json; only the GET
@@ -279,6 +280,7 @@ fn main() {
     let measuring = args.iter().any(|a| a == "--bench");
     let only = flag("--case");
     let fixed_iters: Option<u64> = flag("--iters").and_then(|n| n.parse().ok());
+    let new_only = std::env::args().any(|a| a == "--new-only");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let config_path = std::env::var_os("BENCH_CONFIG")
         .map(PathBuf::from)
@@ -348,6 +350,9 @@ fn main() {
             black_box(request(&engine, &case, i));
         });
         println!("RESULT native_ns_{}={ns:.0}", case.name);
+        if new_only {
+            continue;
+        }
         if !case.body.is_empty() {
             let mb_per_s = case.body.len() as f64 / ns * 1e3;
             println!("RESULT native_mb_per_s_{}={mb_per_s:.1}", case.name);

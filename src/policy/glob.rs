@@ -156,6 +156,17 @@ impl Positions {
 
 /// Simulate the token list as an automaton over the set of reachable positions.
 fn match_general(tokens: &[Token], text: &str) -> bool {
+    // The whole text must match: a leading literal starts it, a trailing one ends it.
+    if let Some(Token::Literal(l)) = tokens.first() {
+        if !text.starts_with(&**l) {
+            return false;
+        }
+    }
+    if let Some(Token::Literal(l)) = tokens.last() {
+        if !text.ends_with(&**l) {
+            return false;
+        }
+    }
     let bytes = text.as_bytes();
     let n = bytes.len();
     let mut current = Positions::new(n);

@@ -134,9 +134,20 @@ fn window<'a>(h: &'a History, current: &'a str, n: usize) -> impl Iterator<Item 
 
 fn contains_subsequence<'a>(actions: impl Iterator<Item = &'a str>, steps: &[Glob]) -> bool {
     let mut next = steps.iter().peekable();
+    // Agents repeat themselves: an action the current step just refused is refused again.
+    let mut refused: Option<&str> = None;
     for a in actions {
-        if next.peek().is_some_and(|g| g.matches(a)) {
+        let Some(step) = next.peek() else {
+            break;
+        };
+        if refused == Some(a) {
+            continue;
+        }
+        if step.matches(a) {
             next.next();
+            refused = None;
+        } else {
+            refused = Some(a);
         }
     }
     next.peek().is_none()
@@ -285,6 +296,23 @@ mod tests {
             .is_none());
         let h = history(&["mcp.vault.read_secret", "a", "b"]);
         assert!(rules.check(&h, "mcp.net.http_post").is_none());
+    }
+
+    #[test]
+    fn repeated_actions_around_the_steps_still_form_the_sequence() {
+        let rules = SessionRules {
+            sequences: vec![sequence(&["mcp.*.read_secret", "mcp.*.http_post"], 8)].into(),
+            ..SessionRules::default()
+        };
+        let busy = [
+            "mcp.fs.list",
+            "mcp.fs.list",
+            "mcp.vault.read_secret",
+            "mcp.vault.read_secret",
+        ];
+        assert!(rules.check(&history(&busy), "mcp.net.http_post").is_some());
+        let idle = ["mcp.fs.list", "mcp.fs.list", "mcp.fs.list"];
+        assert!(rules.check(&history(&idle), "mcp.net.http_post").is_none());
     }
 
     #[test]
