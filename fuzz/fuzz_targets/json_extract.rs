@@ -113,13 +113,15 @@ fn llm(data: &[u8]) {
     ] {
         let format = Format { provider, api };
         if let Ok(mut req) = LlmRequest::parse(format, data) {
+            let texts = req.texts();
             let _ = (
-                req.texts().len(),
+                texts.len(),
                 req.model(),
                 req.stream(),
                 req.tool_names(),
-                req.parameters(),
+                req.parameters(&texts),
             );
+            drop(texts);
             let _ = req.action_type();
             let same = req.rewrite(Vec::new()).expect("rewriting nothing succeeds");
             let a: Value = serde_json::from_slice(&same).expect("rewritten request is JSON");
