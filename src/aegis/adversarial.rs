@@ -6,6 +6,8 @@
 
 use std::ops::Range;
 
+use super::byte_class::{class, ALPHA, CODE, LOWER, PROSE, PUNCT, UPPER};
+
 /// Tokens per window.
 const WINDOW: usize = 10;
 
@@ -19,62 +21,15 @@ struct Token {
     code_char: bool,
 }
 
-const ALPHA: u8 = 1;
-const LOWER: u8 = 2;
-const UPPER: u8 = 4;
-const PUNCT: u8 = 8;
-/// Quotes next to commas and stops are ordinary prose; other punctuation pairs are not.
-const PROSE: u8 = 16;
-/// The structure characters code is made of.
-const CODE: u8 = 32;
-
-const fn class_table() -> [u8; 256] {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        let mut c = 0;
-        if b.is_ascii_alphabetic() {
-            c |= ALPHA;
-        }
-        if b.is_ascii_lowercase() {
-            c |= LOWER;
-        }
-        if b.is_ascii_uppercase() {
-            c |= UPPER;
-        }
-        if b.is_ascii_punctuation() {
-            c |= PUNCT;
-        }
-        if matches!(
-            b,
-            b'"' | b'\'' | b',' | b'.' | b';' | b':' | b'!' | b'?' | b'(' | b')'
-        ) {
-            c |= PROSE;
-        }
-        if matches!(
-            b,
-            b'=' | b';' | b'{' | b'}' | b'<' | b'>' | b'_' | b'/' | b'@' | b'#'
-        ) {
-            c |= CODE;
-        }
-        t[i] = c;
-        i += 1;
-    }
-    t
-}
-
-static CLASS: [u8; 256] = class_table();
-
 fn classify(text: &str, start: usize, end: usize) -> Token {
     let bytes = text.as_bytes().get(start..end).unwrap_or(&[]);
-    let (mut letters, mut puncts, mut any) = (0u32, 0u32, 0u8);
+    let (mut letters, mut puncts, mut any) = (0u32, 0u32, 0u16);
     let (mut case_switch, mut punct_run, mut inner_punct) = (false, false, false);
-    let (mut prev, mut prev_class) = (0u8, 0u8);
+    let (mut prev, mut prev_class) = (0u8, 0u16);
     for (i, &b) in bytes.iter().enumerate() {
-        let c = CLASS[usize::from(b)];
+        let c = class(b);
         any |= c;
-        letters += u32::from(c & ALPHA);
+        letters += u32::from(c & ALPHA != 0);
         puncts += u32::from(c & PUNCT != 0);
         // `i` is the index of the pair's second byte; the first byte has no pair before it.
         if i > 0 {

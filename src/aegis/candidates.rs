@@ -5,6 +5,8 @@
 
 use std::ops::Range;
 
+use super::byte_class::{class, ALPHA, DIGIT, LOWER, NUM_SEP, PUNCT, SPACE, TOKEN};
+
 /// Spans (in the original text) worth a closer look.
 #[derive(Debug, Default)]
 pub struct Candidates {
@@ -48,58 +50,6 @@ impl Candidates {
             && self.spelled.is_empty()
             && !self.glued()
     }
-}
-
-const DIGIT: u8 = 1;
-const TOKEN: u8 = 2;
-const NUM_SEP: u8 = 4;
-const SPACE: u8 = 8;
-const HEX: u8 = 16;
-const ALPHA: u8 = 32;
-const LOWER: u8 = 64;
-const PUNCT: u8 = 128;
-
-const fn class_table() -> [u8; 256] {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        let mut c = 0;
-        if b.is_ascii_digit() {
-            c |= DIGIT | TOKEN | HEX;
-        }
-        if b.is_ascii_alphabetic() {
-            c |= TOKEN | ALPHA;
-        }
-        if b.is_ascii_lowercase() {
-            c |= LOWER;
-        }
-        if matches!(b, b'a'..=b'f' | b'A'..=b'F') {
-            c |= HEX;
-        }
-        if matches!(b, b'+' | b'/' | b'=' | b'_' | b'-') {
-            c |= TOKEN;
-        }
-        if matches!(b, b' ' | b'-' | b'.' | b'/' | b'(' | b')' | b'+') {
-            c |= NUM_SEP;
-        }
-        if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
-            c |= SPACE;
-        }
-        if b.is_ascii_punctuation() {
-            c |= PUNCT;
-        }
-        t[i] = c;
-        i += 1;
-    }
-    t
-}
-
-static CLASS: [u8; 256] = class_table();
-
-#[inline(always)]
-fn class(b: u8) -> u8 {
-    CLASS[b as usize]
 }
 
 /// Shortest token run worth keeping.
@@ -180,7 +130,7 @@ struct NumberRun {
 
 impl NumberRun {
     #[inline]
-    fn step(&mut self, i: usize, b: u8, c: u8, bytes: &[u8], out: &mut Vec<Range<usize>>) {
+    fn step(&mut self, i: usize, b: u8, c: u16, bytes: &[u8], out: &mut Vec<Range<usize>>) {
         if c & DIGIT != 0 {
             if self.start.is_none() {
                 // A digit glued to a letter belongs to a token, not a number.

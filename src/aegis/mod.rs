@@ -5,6 +5,7 @@
 //! place ([`redact_json`], [`redact_text`]).
 
 mod adversarial;
+mod byte_class;
 mod candidates;
 mod checksum;
 mod code_safety;
