@@ -40,7 +40,7 @@ REPEAT = 50
 
 def main() -> None:
     out = ROOT / "target" / "bench"
-    [case] = write_cases(out / "bodies", ["get"])
+    [case] = write_cases(out / "hostcall-bodies", ["get"])
     case["headers"] |= {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
     pinned = (os.cpu_count() or 1) >= 2
     bench._LOADGEN_CPUS = {1} if pinned else None
