@@ -58,6 +58,22 @@ pub trait Host {
     fn shared_set(&self, key: &str, value: &[u8], cas: u32) -> bool;
 }
 
+/// The first value of header `name` in `all` (a map from [`Host::headers`]), or straight from
+/// the host when it listed none.
+pub fn first_header(
+    host: &impl Host,
+    dir: Direction,
+    all: &[Header],
+    name: &str,
+) -> Option<String> {
+    if all.is_empty() {
+        return host.header(dir, name);
+    }
+    all.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
+}
+
 /// Decode a header map as proxy-wasm serialises it: a little-endian `u32` count, then a `u32`
 /// key size and value size per pair, then each key and value followed by a NUL (required). Values that are
 /// not UTF-8 are decoded lossily; `None` if the bytes do not hold a whole map.

@@ -2,7 +2,7 @@
 //! method, authority, normalised path, request id and who is asking.
 
 use crate::config::Engine;
-use crate::host::{Direction, Host};
+use crate::host::{first_header, Direction, Host};
 use crate::path;
 
 /// Where the principal's identity came from, most trusted first.
@@ -69,14 +69,7 @@ impl RequestFacts {
     pub fn gather(host: &impl Host, engine: &Engine) -> RequestFacts {
         // One host call for all of them; header by header only if the host would not list them.
         let all = host.headers(Direction::Request);
-        let header = |name: &str| {
-            if all.is_empty() {
-                return host.header(Direction::Request, name);
-            }
-            all.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone())
-        };
+        let header = |name: &str| first_header(host, Direction::Request, &all, name);
         let raw_path = header(":path").unwrap_or_default();
         RequestFacts {
             method: header(":method").unwrap_or_default(),

@@ -2,7 +2,7 @@
 //! LLM call (system prompt, tool definitions, earlier turns and tool results), all scanned on the
 //! previous call; only the new turn needs the detectors. Strings of at least [`MIN_LEN`] bytes
 //! that produced no finding are remembered by a 128-bit keyed hash of the string and its JSON
-//! key (two SipHash states with random keys drawn per VM, so nobody outside can build a
+//! key (SipHash-1-3 with 128-bit output, keyed at random per VM, so nobody outside can build a
 //! colliding string), in a fixed direct-mapped table: memory is bounded, a miss costs one hash,
 //! and a string with any finding is always scanned again.
 
@@ -10,19 +10,23 @@ use std::cell::RefCell;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 
+use siphasher::sip128::{Hasher128, SipHasher13};
+
 /// Shorter strings cost less to scan than to remember.
 pub const MIN_LEN: usize = 32;
 
 /// The table of remembered strings; empty when the configuration sets no entries.
 pub struct Memo {
-    keys: [RandomState; 2],
+    key: [u64; 2],
     slots: RefCell<Vec<u128>>,
 }
 
 impl Memo {
     pub fn new(entries: usize) -> Memo {
         Memo {
-            keys: [RandomState::new(), RandomState::new()],
+            // Two outputs of the standard library's randomly keyed hasher (its keys come from the
+            // WASI random source in the proxy): secret, and new in every VM.
+            key: [0u8, 1].map(|i| RandomState::new().hash_one(i)),
             slots: RefCell::new(vec![0; entries]),
         }
     }
@@ -32,15 +36,13 @@ impl Memo {
         if text.len() < MIN_LEN || self.slots.borrow().is_empty() {
             return None;
         }
-        let [a, b] = self.keys.each_ref().map(|k| {
-            let mut h = k.build_hasher();
-            h.write(key.unwrap_or("").as_bytes());
-            h.write_u8(0xff);
-            h.write(text.as_bytes());
-            h.finish()
-        });
+        let [k0, k1] = self.key;
+        let mut h = SipHasher13::new_with_keys(k0, k1);
+        h.write(key.unwrap_or("").as_bytes());
+        h.write_u8(0xff);
+        h.write(text.as_bytes());
         // Zero marks an empty slot.
-        Some((u128::from(a) << 64 | u128::from(b)).max(1))
+        Some(h.finish128().as_u128().max(1))
     }
 
     /// Whether the string with this identity was found clean before.

@@ -35,6 +35,7 @@ mod tests;
 use std::fmt;
 
 pub use config::{Action, AegisConfig};
+pub use finding::fnv1a;
 pub use json_text::JsonError;
 pub use redact::{marker, redact_json, redact_text};
 

@@ -14,7 +14,7 @@ use crate::aegis::{marker, Action as ScanAction, Finding};
 use crate::audit::{AuditEvent, LlmAudit};
 use crate::config::Engine;
 use crate::decision::Decision;
-use crate::host::{Direction, Host};
+use crate::host::{first_header, Direction, Host};
 use crate::policy::http::resource;
 use crate::policy::{Action, Operation};
 use crate::protocol::llm::compression::{self, ACCEPT_IDENTITY};
@@ -113,13 +113,16 @@ impl LlmState {
         self.audit.blocked_at.get_or_insert(at);
     }
 
-    /// At request headers: a body announced as compressed is refused (the denial is returned) or
+    /// At request headers (`encoding`: the request's `content-encoding`, already read with the
+    /// other headers): a body announced as compressed is refused (the denial is returned) or
     /// noted; the answer is asked for uncompressed.
-    pub fn request_headers(&mut self, engine: &Engine, host: &mut impl Host) -> Option<Decision> {
-        let encoding = host.header(Direction::Request, "content-encoding");
-        if let Some(d) =
-            compression::request_decision(encoding.as_deref(), b"", engine.llm.on_compressed)
-        {
+    pub fn request_headers(
+        &mut self,
+        engine: &Engine,
+        host: &mut impl Host,
+        encoding: Option<&str>,
+    ) -> Option<Decision> {
+        if let Some(d) = compression::request_decision(encoding, b"", engine.llm.on_compressed) {
             if !d.is_allowed() {
                 return Some(d);
             }
@@ -254,7 +257,9 @@ impl LlmState {
         host: &mut impl Host,
         end_of_stream: bool,
     ) -> (Flow, AnswerVerdict) {
-        let encoding = host.header(Direction::Response, "content-encoding");
+        let all = host.headers(Direction::Response);
+        let header = |name| first_header(host, Direction::Response, &all, name);
+        let encoding = header("content-encoding");
         if let Some(d) =
             compression::response_decision(encoding.as_deref(), engine.llm.on_compressed)
         {
@@ -273,7 +278,7 @@ impl LlmState {
         if end_of_stream {
             return (Flow::Continue, AnswerVerdict::Pass);
         }
-        let content_type = host.header(Direction::Response, "content-type");
+        let content_type = header("content-type");
         self.answer = match body_kind(content_type.as_deref()) {
             BodyKind::EventStream => {
                 self.guard = Some(StreamGuard::new(self.format, &engine.llm));

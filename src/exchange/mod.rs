@@ -435,7 +435,8 @@ impl Exchange {
             .flatten();
         if let Some(format) = llm_call {
             let mut state = llm::LlmState::new(format);
-            let refused = state.request_headers(&self.engine, host);
+            let encoding = f.content_encoding.as_deref();
+            let refused = state.request_headers(&self.engine, host, encoding);
             self.action = Some(state.action_type());
             self.route = Route::Llm(Box::new(state));
             if let Some(decision) = refused {

@@ -3,9 +3,10 @@
 //! as stream properties (Envoy filter state `wasm.authensor.*`, e.g.
 //! `%FILTER_STATE(wasm.authensor.decision:PLAIN)%`). Set when the decision is made and again
 //! when the answer changes it. An absent value is not set (one host call fewer; the access log
-//! shows its own marker for it), or set to `-` when a later decision clears an earlier value.
+//! shows its own marker for it), or set to `-` when a later decision clears an earlier value;
+//! a value already set is not set again.
 
-use crate::aegis::Finding;
+use crate::aegis::{fnv1a, Finding};
 use crate::decision::Decision;
 use crate::host::Host;
 
@@ -21,11 +22,14 @@ pub const NAMES: [&str; 6] = [
 
 const ABSENT: &str = "-";
 
-/// Which properties this stream has set to a value (bit `i` for `NAMES[i]`).
+/// A fingerprint of the value each property was last set to (`None`: not set, or cleared). The
+/// values come from the configuration and fixed vocabularies, not from traffic.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Published(u8);
+pub struct Published([Option<u32>; NAMES.len()]);
 
-/// Set the stream's properties from its decision, would-be outcome and findings.
+/// Set the stream's properties from its decision, would-be outcome and findings. A property
+/// already holding its value is not set again (one host call fewer when the answer changes
+/// nothing).
 pub fn publish(
     host: &mut impl Host,
     published: &mut Published,
@@ -49,18 +53,15 @@ pub fn publish(
         top.map(|d| d.kind.as_str()),
         top.map(|d| d.sub_type.as_str()),
     ];
-    for (i, (name, value)) in NAMES.iter().zip(values).enumerate() {
-        let bit = 1 << i;
-        match value {
-            Some(value) => {
-                host.set_property(name, value);
-                published.0 |= bit;
-            }
-            None if published.0 & bit != 0 => {
-                host.set_property(name, ABSENT);
-                published.0 &= !bit;
-            }
-            None => {}
+    for ((name, value), last) in NAMES.iter().zip(values).zip(&mut published.0) {
+        let print = value.map(|v| fnv1a(v.as_bytes()));
+        if print == *last {
+            continue;
         }
+        match value {
+            Some(value) => host.set_property(name, value),
+            None => host.set_property(name, ABSENT),
+        }
+        *last = print;
     }
 }

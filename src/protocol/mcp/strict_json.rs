@@ -6,6 +6,7 @@
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
 /// Why a body is not strict JSON. Rendered as a JSON-RPC parse error (`-32700`).
@@ -112,13 +113,18 @@ impl<'de> Visitor<'de> for Strict {
         let inner = self.nested()?;
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
-                return Err(A::Error::custom(format_args!(
-                    "duplicate object key {key:?}"
-                )));
-            }
             let value = map.next_value_seed(inner)?;
-            object.insert(key, value);
+            match object.entry(key) {
+                Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                Entry::Occupied(taken) => {
+                    return Err(A::Error::custom(format_args!(
+                        "duplicate object key {:?}",
+                        taken.key()
+                    )));
+                }
+            }
         }
         Ok(Value::Object(object))
     }
