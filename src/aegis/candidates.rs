@@ -290,37 +290,48 @@ impl WordRuns {
 
     #[inline(always)]
     fn end_word(&mut self, bytes: &[u8], start: usize, len: usize, out: &mut Candidates) {
+        let pending = self.spelled + self.hex_pairs + self.octets != 0;
         // Most words are none of the shapes and end no run: nothing to do.
-        if !matches!(len, 1 | 2 | 8) && self.spelled == 0 && self.hex_pairs + self.octets == 0 {
+        if !matches!(len, 1 | 2 | 8) && !pending {
             return;
         }
-        self.shape_word(bytes, start, len, out);
+        let word = bytes.get(start..start + len).unwrap_or(&[]);
+        let letter = len == 1 && word.iter().all(u8::is_ascii_alphabetic);
+        let pair = len == 2 && word.iter().all(u8::is_ascii_hexdigit);
+        let octet = len == 8 && word.iter().all(|b| *b == b'0' || *b == b'1');
+        // Nor does a word of those lengths that is none of the shapes (`2`, `py`).
+        if pending || letter || pair || octet {
+            self.shape_word(start..start + len, letter, pair, octet, out);
+        }
     }
 
-    fn shape_word(&mut self, bytes: &[u8], start: usize, len: usize, out: &mut Candidates) {
-        let word = bytes.get(start..start + len).unwrap_or(&[]);
-        let end = start + len;
-        if len == 1 && word.iter().all(u8::is_ascii_alphabetic) {
+    fn shape_word(
+        &mut self,
+        word: Range<usize>,
+        letter: bool,
+        pair: bool,
+        octet: bool,
+        out: &mut Candidates,
+    ) {
+        if letter {
             if self.spelled == 0 {
-                self.spelled_start = start;
+                self.spelled_start = word.start;
             }
             self.spelled += 1;
-            self.spelled_end = end;
+            self.spelled_end = word.end;
         } else {
             self.flush_spelled(out);
         }
-        let pair = len == 2 && word.iter().all(u8::is_ascii_hexdigit);
-        let octet = len == 8 && word.iter().all(|b| *b == b'0' || *b == b'1');
         if (pair && self.octets == 0) || (octet && self.hex_pairs == 0) {
             if self.hex_pairs + self.octets == 0 {
-                self.bytes_start = start;
+                self.bytes_start = word.start;
             }
             if pair {
                 self.hex_pairs += 1;
             } else {
                 self.octets += 1;
             }
-            self.bytes_end = end;
+            self.bytes_end = word.end;
         } else {
             self.flush_bytes(out);
         }
@@ -416,6 +427,21 @@ mod tests {
         assert_eq!(spans(t, &c.spelled), vec!["I g n o r e a l l"]);
         let dotted = "I.g.n.o.r.e.d";
         assert_eq!(spans(dotted, &cands(dotted).spelled), vec![dotted]);
+    }
+
+    #[test]
+    fn a_word_of_no_shape_ends_runs_and_starts_none() {
+        let t = "01101000 01101001 01101000 01101001 12345678 01101000, I g n o r e 7 a l l, \
+                 49 67 6e 6f 72 65 20 61 zz 6c 6c, 2 py 2 py 2 py 2 py";
+        let c = cands(t);
+        assert_eq!(spans(t, &c.spelled), vec!["I g n o r e"]);
+        assert_eq!(
+            spans(t, &c.byte_runs),
+            vec![
+                "01101000 01101001 01101000 01101001",
+                "49 67 6e 6f 72 65 20 61"
+            ]
+        );
     }
 
     #[test]
