@@ -18,6 +18,8 @@ pub const PUNCT: u16 = 1 << 8;
 pub const PROSE: u16 = 1 << 9;
 /// The structure characters code is made of.
 pub const CODE: u16 = 1 << 10;
+/// Letters past `f`: a token holding one is not hex.
+pub const NOT_HEX: u16 = 1 << 11;
 
 const fn table() -> [u16; 256] {
     let mut t = [0u16; 256];
@@ -39,6 +41,8 @@ const fn table() -> [u16; 256] {
         }
         if matches!(b, b'a'..=b'f' | b'A'..=b'F') {
             c |= HEX;
+        } else if b.is_ascii_alphabetic() {
+            c |= NOT_HEX;
         }
         if matches!(b, b'+' | b'/' | b'=' | b'_' | b'-') {
             c |= TOKEN;

@@ -5,7 +5,7 @@
 
 use std::ops::Range;
 
-use super::byte_class::{class, ALPHA, DIGIT, LOWER, NUM_SEP, PUNCT, SPACE, TOKEN};
+use super::byte_class::{class, ALPHA, DIGIT, LOWER, NOT_HEX, NUM_SEP, PUNCT, SPACE, TOKEN, UPPER};
 
 /// Spans (in the original text) worth a closer look.
 #[derive(Debug, Default)]
@@ -13,7 +13,7 @@ pub struct Candidates {
     /// Digits with separators: at least 7 digits, or an IPv4 shape.
     pub numbers: Vec<Range<usize>>,
     /// Runs of `[A-Za-z0-9+/=_-]` of at least 16 bytes.
-    pub tokens: Vec<Range<usize>>,
+    pub tokens: Vec<Token>,
     /// At least 8 space-separated two-digit hex bytes or 4 eight-digit binary bytes.
     pub byte_runs: Vec<Range<usize>>,
     /// Runs without whitespace holding at least 3 `%XX` escapes.
@@ -52,6 +52,52 @@ impl Candidates {
     }
 }
 
+/// A token run and the byte classes it holds, gathered while finding it, so that a consumer can
+/// turn most tokens away without reading them again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub span: Range<usize>,
+    /// The union of the [`class`] bits of its bytes.
+    classes: u16,
+}
+
+impl Token {
+    pub fn len(&self) -> usize {
+        self.span.len()
+    }
+
+    pub fn has_upper(&self) -> bool {
+        self.classes & UPPER != 0
+    }
+
+    pub fn has_lower(&self) -> bool {
+        self.classes & LOWER != 0
+    }
+
+    pub fn has_digit(&self) -> bool {
+        self.classes & DIGIT != 0
+    }
+
+    /// Letters and digits only (none of `+/=_-`).
+    pub fn is_alphanumeric(&self) -> bool {
+        self.classes & PUNCT == 0
+    }
+
+    /// Hex digits only.
+    pub fn is_hex(&self) -> bool {
+        self.classes & (NOT_HEX | PUNCT) == 0
+    }
+
+    /// How many of lower-case, upper-case, digit and symbol it uses, as
+    /// [`class_count`](super::entropy::class_count) counts them.
+    pub fn class_count(&self) -> u32 {
+        [LOWER, UPPER, DIGIT, PUNCT]
+            .iter()
+            .filter(|&&c| self.classes & c != 0)
+            .count() as u32
+    }
+}
+
 /// Shortest token run worth keeping.
 pub const MIN_TOKEN: usize = 16;
 
@@ -61,7 +107,7 @@ pub fn find(text: &str, out: &mut Candidates) {
     out.clear();
     let bytes = text.as_bytes();
     let mut num = NumberRun::default();
-    let mut token_start: Option<usize> = None;
+    let mut token = TokenRun::default();
     let mut words = WordRuns::default();
     let mut percent = PercentRun::default();
     let mut prev = b' ';
@@ -70,11 +116,12 @@ pub fn find(text: &str, out: &mut Candidates) {
         let c = class(b);
         if c & LOWER != 0 {
             num.finish(&mut out.numbers);
-            token_start.get_or_insert(i);
+            token.byte(i, c);
             words.letter(i, out);
             let run = i;
             i += 1;
-            while bytes.get(i).is_some_and(|&b| class(b) & LOWER != 0) {
+            while let Some(c) = bytes.get(i).map(|&b| class(b)).filter(|c| c & LOWER != 0) {
+                token.classes |= c;
                 i += 1;
             }
             words.extend(i - run);
@@ -88,11 +135,9 @@ pub fn find(text: &str, out: &mut Candidates) {
         }
         num.step(i, b, c, bytes, &mut out.numbers);
         if c & TOKEN != 0 {
-            token_start.get_or_insert(i);
-        } else if let Some(start) = token_start.take() {
-            if i - start >= MIN_TOKEN {
-                out.tokens.push(start..i);
-            }
+            token.byte(i, c);
+        } else {
+            token.end(i, &mut out.tokens);
         }
         if c & (ALPHA | DIGIT) != 0 {
             words.letter(i, out);
@@ -108,14 +153,38 @@ pub fn find(text: &str, out: &mut Candidates) {
     }
     let end = bytes.len();
     num.finish(&mut out.numbers);
-    if let Some(start) = token_start {
-        if end - start >= MIN_TOKEN {
-            out.tokens.push(start..end);
-        }
-    }
+    token.end(end, &mut out.tokens);
     words.other(bytes, out);
     words.finish(out);
     percent.finish(end, &mut out.percent);
+}
+
+/// The current run of token bytes and the union of their classes.
+#[derive(Default)]
+struct TokenRun {
+    start: Option<usize>,
+    classes: u16,
+}
+
+impl TokenRun {
+    #[inline]
+    fn byte(&mut self, i: usize, c: u16) {
+        self.start.get_or_insert(i);
+        self.classes |= c;
+    }
+
+    #[inline]
+    fn end(&mut self, i: usize, out: &mut Vec<Token>) {
+        if let Some(start) = self.start.take() {
+            if i - start >= MIN_TOKEN {
+                out.push(Token {
+                    span: start..i,
+                    classes: self.classes,
+                });
+            }
+            self.classes = 0;
+        }
+    }
 }
 
 /// Digits joined by at most two separator characters in a row.
@@ -221,37 +290,48 @@ impl WordRuns {
 
     #[inline(always)]
     fn end_word(&mut self, bytes: &[u8], start: usize, len: usize, out: &mut Candidates) {
+        let pending = self.spelled + self.hex_pairs + self.octets != 0;
         // Most words are none of the shapes and end no run: nothing to do.
-        if !matches!(len, 1 | 2 | 8) && self.spelled == 0 && self.hex_pairs + self.octets == 0 {
+        if !matches!(len, 1 | 2 | 8) && !pending {
             return;
         }
-        self.shape_word(bytes, start, len, out);
+        let word = bytes.get(start..start + len).unwrap_or(&[]);
+        let letter = len == 1 && word.iter().all(u8::is_ascii_alphabetic);
+        let pair = len == 2 && word.iter().all(u8::is_ascii_hexdigit);
+        let octet = len == 8 && word.iter().all(|b| *b == b'0' || *b == b'1');
+        // Nor does a word of those lengths that is none of the shapes (`2`, `py`).
+        if pending || letter || pair || octet {
+            self.shape_word(start..start + len, letter, pair, octet, out);
+        }
     }
 
-    fn shape_word(&mut self, bytes: &[u8], start: usize, len: usize, out: &mut Candidates) {
-        let word = bytes.get(start..start + len).unwrap_or(&[]);
-        let end = start + len;
-        if len == 1 && word.iter().all(u8::is_ascii_alphabetic) {
+    fn shape_word(
+        &mut self,
+        word: Range<usize>,
+        letter: bool,
+        pair: bool,
+        octet: bool,
+        out: &mut Candidates,
+    ) {
+        if letter {
             if self.spelled == 0 {
-                self.spelled_start = start;
+                self.spelled_start = word.start;
             }
             self.spelled += 1;
-            self.spelled_end = end;
+            self.spelled_end = word.end;
         } else {
             self.flush_spelled(out);
         }
-        let pair = len == 2 && word.iter().all(u8::is_ascii_hexdigit);
-        let octet = len == 8 && word.iter().all(|b| *b == b'0' || *b == b'1');
         if (pair && self.octets == 0) || (octet && self.hex_pairs == 0) {
             if self.hex_pairs + self.octets == 0 {
-                self.bytes_start = start;
+                self.bytes_start = word.start;
             }
             if pair {
                 self.hex_pairs += 1;
             } else {
                 self.octets += 1;
             }
-            self.bytes_end = end;
+            self.bytes_end = word.end;
         } else {
             self.flush_bytes(out);
         }
@@ -337,7 +417,8 @@ mod tests {
     fn tokens_bytes_percent_and_spelled_words() {
         let t = "key AbCdEf0123456789xyz and 49 67 6e 6f 72 65 20 61 6c 6c then a%20b%2Fc%3D then I g n o r e a l l";
         let c = cands(t);
-        assert_eq!(spans(t, &c.tokens), vec!["AbCdEf0123456789xyz"]);
+        let tokens: Vec<_> = c.tokens.iter().map(|t| t.span.clone()).collect();
+        assert_eq!(spans(t, &tokens), vec!["AbCdEf0123456789xyz"]);
         assert_eq!(
             spans(t, &c.byte_runs),
             vec!["49 67 6e 6f 72 65 20 61 6c 6c"]
@@ -346,5 +427,50 @@ mod tests {
         assert_eq!(spans(t, &c.spelled), vec!["I g n o r e a l l"]);
         let dotted = "I.g.n.o.r.e.d";
         assert_eq!(spans(dotted, &cands(dotted).spelled), vec![dotted]);
+    }
+
+    #[test]
+    fn a_word_of_no_shape_ends_runs_and_starts_none() {
+        let t = "01101000 01101001 01101000 01101001 12345678 01101000, I g n o r e 7 a l l, \
+                 49 67 6e 6f 72 65 20 61 zz 6c 6c, 2 py 2 py 2 py 2 py";
+        let c = cands(t);
+        assert_eq!(spans(t, &c.spelled), vec!["I g n o r e"]);
+        assert_eq!(
+            spans(t, &c.byte_runs),
+            vec![
+                "01101000 01101001 01101000 01101001",
+                "49 67 6e 6f 72 65 20 61"
+            ]
+        );
+    }
+
+    #[test]
+    fn token_summaries_agree_with_the_bytes() {
+        let t = "deadbeefcafe0123 ABCDEF0123456789aa deadbeefcafe012g xyzXYZ0123456789ab \
+                 aaaaaaaaaaaaaaaa+/ key=ab12CD34ef56GH78ij90 ================ 0123456789012345";
+        let c = cands(t);
+        assert_eq!(c.tokens.len(), 8);
+        for token in &c.tokens {
+            let s = &t[token.span.clone()];
+            assert_eq!(token.len(), s.len());
+            assert_eq!(
+                token.is_hex(),
+                s.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{s}"
+            );
+            assert_eq!(
+                token.is_alphanumeric(),
+                s.bytes().all(|b| b.is_ascii_alphanumeric()),
+                "{s}"
+            );
+            assert_eq!(token.has_upper(), s.bytes().any(|b| b.is_ascii_uppercase()));
+            assert_eq!(token.has_lower(), s.bytes().any(|b| b.is_ascii_lowercase()));
+            assert_eq!(token.has_digit(), s.bytes().any(|b| b.is_ascii_digit()));
+            assert_eq!(
+                token.class_count(),
+                super::super::entropy::class_count(s),
+                "{s}"
+            );
+        }
     }
 }

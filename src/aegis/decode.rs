@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use super::candidates::Candidates;
+use super::candidates::{Candidates, Token};
 use super::config::DecodeConfig;
 use super::normalize::is_invisible;
 
@@ -187,13 +187,12 @@ pub fn collect(plan: &Plan<'_>, budget: &mut usize, out: &mut Vec<Decoded>) {
         let text = String::from_utf8_lossy(plan.tags).into_owned();
         push(plan.tag_at..plan.tag_at + 4, Some(text), "unicode_tags");
     }
-    for r in &plan.candidates.tokens {
-        let token = slice(r);
-        let all_hex = token.bytes().all(|b| b.is_ascii_hexdigit());
-        if plan.config.hex && all_hex && token.len() % 2 == 0 {
-            push(r.clone(), hex(token).and_then(as_text), "hex");
-        } else if plan.config.base64 && worth_base64(token) {
-            push(r.clone(), base64(token).and_then(as_text), "base64");
+    for t in &plan.candidates.tokens {
+        let r = &t.span;
+        if plan.config.hex && t.is_hex() && t.len() % 2 == 0 {
+            push(r.clone(), hex(slice(r)).and_then(as_text), "hex");
+        } else if plan.config.base64 && worth_base64(t) {
+            push(r.clone(), base64(slice(r)).and_then(as_text), "base64");
         }
     }
     if plan.config.hex {
@@ -242,11 +241,8 @@ fn without_invisible(text: &str) -> Option<(Range<usize>, String)> {
 }
 
 /// Base64 worth trying: mixed case or digits (plain lower-case words are identifiers).
-fn worth_base64(token: &str) -> bool {
-    let upper = token.bytes().any(|b| b.is_ascii_uppercase());
-    let lower = token.bytes().any(|b| b.is_ascii_lowercase());
-    let digit = token.bytes().any(|b| b.is_ascii_digit());
-    upper && (lower || digit)
+fn worth_base64(token: &Token) -> bool {
+    token.has_upper() && (token.has_lower() || token.has_digit())
 }
 
 #[cfg(test)]

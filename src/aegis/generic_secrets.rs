@@ -245,10 +245,18 @@ pub fn after_keyword(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
     }
 }
 
+/// Shortest value [`assigned_tokens`] finds random enough.
+const MIN_RANDOM: usize = 24;
+
 /// Random tokens assigned to any name (`acme_key=…`, `"dareboost": "…"` inside text).
 pub fn assigned_tokens(v: &View<'_>, out: &mut Vec<Found>) {
     let bytes = v.text.as_bytes();
     for t in &v.candidates.tokens {
+        // The value is the token or its tail: a shorter or plainer token holds no very random one.
+        if t.len() < MIN_RANDOM || t.class_count() < 3 {
+            continue;
+        }
+        let t = &t.span;
         let token = v.text.get(t.clone()).unwrap_or("");
         // `name=value` glued into one token run (`=` is also base64 padding, so only an inner one).
         let inner = token.trim_end_matches('=').find('=');
@@ -274,6 +282,10 @@ pub fn assigned_tokens(v: &View<'_>, out: &mut Vec<Found>) {
                 (t.start, j)
             }
         };
+        let value = v.text.get(value_start..t.end).unwrap_or("");
+        if value.len() < MIN_RANDOM || class_count(value) < 3 {
+            continue;
+        }
         let name_start = (0..name_end)
             .rev()
             .take_while(|&i| bytes.get(i).is_some_and(|&b| name_byte(b)))
@@ -290,10 +302,12 @@ pub fn assigned_tokens(v: &View<'_>, out: &mut Vec<Found>) {
         ]
         .iter()
         .any(|w| name.ends_with(w));
-        let value = v.text.get(value_start..t.end).unwrap_or("");
-        let very_random =
-            value.len() >= 24 && shannon(value.as_bytes()) >= 4.2 && class_count(value) >= 3;
-        if !name.is_empty() && !identifier && very_random && !is_placeholder(value) {
+        // Entropy last: it is the dearest test.
+        if !name.is_empty()
+            && !identifier
+            && shannon(value.as_bytes()) >= 4.2
+            && !is_placeholder(value)
+        {
             push(
                 out,
                 (

@@ -122,27 +122,28 @@ const fn ascii_table() -> [u8; 128] {
 
 static ASCII: [u8; 128] = ascii_table();
 
-/// The ASCII fast path: copy everything up to the next whitespace that is not a lone space, emit
-/// one space for that whitespace run, then lower-case the lot. The offset map is only written
+fn is_ws(b: u8) -> bool {
+    ASCII.get(usize::from(b)) == Some(&WS)
+}
+
+/// The ASCII fast path: copy everything up to the next whitespace that is not a lone space (found
+/// eight bytes at a time), emit one space for that whitespace run, then lower-case the lot. The offset map is only written
 /// once a run of two or more whitespace bytes has been collapsed.
 fn ascii_only(bytes: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) {
     out.reserve(bytes.len());
-    let ws = |b: u8| ASCII.get(b as usize) == Some(&WS);
     let mut collapsed = false;
     let mut run_start = 0;
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let special = ws(b) && (b != b' ' || bytes.get(i + 1).is_some_and(|&n| ws(n)));
-        if !special {
-            i += 1;
-            continue;
+    loop {
+        let i = next_special(bytes, run_start);
+        if i >= bytes.len() {
+            break;
         }
         out.extend_from_slice(bytes.get(run_start..i).unwrap_or(&[]));
         if collapsed {
             map.extend((run_start..i).map(|o| o as u32));
         }
         let mut j = i + 1;
-        while bytes.get(j).is_some_and(|&n| ws(n)) {
+        while bytes.get(j).copied().is_some_and(is_ws) {
             j += 1;
         }
         if j - i > 1 && !collapsed {
@@ -154,7 +155,6 @@ fn ascii_only(bytes: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) {
         if collapsed {
             map.push(i as u32);
         }
-        i = j;
         run_start = j;
     }
     out.extend_from_slice(bytes.get(run_start..).unwrap_or(&[]));
@@ -163,6 +163,42 @@ fn ascii_only(bytes: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) {
         map.push(bytes.len() as u32);
     }
     out.make_ascii_lowercase();
+}
+
+/// The first whitespace byte at or after `from` that normalisation changes (any but a lone
+/// space), or `bytes.len()`. `bytes` is ASCII. Eight bytes are ruled out at a time: only a control
+/// byte or a space followed by a byte up to space can be one; a chunk that may hold one is
+/// looked at byte by byte.
+fn next_special(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // Bytes below `n` get their high bit set (exact for the lowest such byte, and never missed;
+    // a byte above a match may be flagged too, which only costs the byte-by-byte look).
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & (ONES << 7);
+    let special = |i: usize| {
+        bytes.get(i).is_some_and(|&b| {
+            is_ws(b) && (b != b' ' || bytes.get(i + 1).copied().is_some_and(is_ws))
+        })
+    };
+    let mut i = from;
+    while let Some(chunk) = bytes
+        .get(i..i + 8)
+        .and_then(|c| <[u8; 8]>::try_from(c).ok())
+    {
+        let w = u64::from_le_bytes(chunk);
+        // Each byte's successor; past the end, a byte that is not whitespace.
+        let next = bytes.get(i + 8).copied().unwrap_or(b'.');
+        let then = (w >> 8) | (u64::from(next) << 56);
+        let spaces = below(w ^ (ONES * u64::from(b' ')), 1);
+        if below(w, b' ') | (spaces & below(then, b' ' + 1)) != 0 {
+            if let Some(k) = (i..i + 8).find(|&k| special(k)) {
+                return k;
+            }
+        }
+        i += 8;
+    }
+    (i..bytes.len())
+        .find(|&k| special(k))
+        .unwrap_or(bytes.len())
 }
 
 /// State of a walk that matters only around non-ASCII characters.
@@ -596,5 +632,44 @@ mod tests {
         // Plain ASCII without whitespace runs maps to itself: the map stays empty.
         normalize_mapped("Plain Text", &mut out, &mut map, &mut Vec::new());
         assert_eq!((out.as_slice(), map.len()), (&b"plain text"[..], 0));
+    }
+
+    /// The ASCII fast path reads eight bytes at a time: whitespace on either side of a chunk
+    /// boundary, at the end, or next to other control bytes must come out as the general walk
+    /// has it.
+    #[test]
+    fn ascii_fast_path_agrees_with_the_walk_at_every_offset() {
+        let pieces = [
+            " ", "  ", "\t", " \n", "\r\n", "\x0b", "\x0c", "\x01", " \x01", "\x1f ", "\x7f", "Q",
+        ];
+        let (mut out, mut map, mut walked, mut walk_map) = (vec![], vec![], vec![], vec![]);
+        for len in [0, 1, 7, 8, 9, 15, 16, 17, 30] {
+            for at in 0..=len {
+                for piece in pieces {
+                    let filler = "Ab-x.Yz0".repeat(4);
+                    let src = format!("{}{piece}{}", &filler[..at], &filler[at..len]);
+                    normalize_mapped(&src, &mut out, &mut map, &mut Vec::new());
+                    walked.clear();
+                    walk_map.clear();
+                    walk(
+                        &src,
+                        &mut Mapped {
+                            out: &mut walked,
+                            map: Some(&mut walk_map),
+                        },
+                        &mut Vec::new(),
+                    );
+                    walk_map.push(src.len() as u32);
+                    assert_eq!(out, walked, "{src:?}");
+                    if map.is_empty() {
+                        // Identity: nothing was collapsed, every byte is where it was.
+                        let identity = (0..=src.len()).map(|o| o as u32);
+                        assert!(walk_map.iter().copied().eq(identity), "{src:?}");
+                    } else {
+                        assert_eq!(map, walk_map, "{src:?}");
+                    }
+                }
+            }
+        }
     }
 }

@@ -12,6 +12,7 @@ const KIND: DetectionType = DetectionType::Pii;
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex_lite::Regex;
 
+use super::candidates::Token;
 use super::checksum;
 use super::finding::{Found, Mask, View};
 use super::keywords::{Hit, KeywordSetBuilder, Owner};
@@ -246,12 +247,13 @@ fn has_iban_start(bytes: &[u8]) -> bool {
 }
 
 /// A compact IBAN's shape: two letters, two digits, then 11 to 30 letters or digits.
-fn iban_shape(token: &str) -> bool {
-    let b = token.as_bytes();
+fn iban_shape(t: &Token, text: &str) -> bool {
+    let b = text.as_bytes().get(t.span.clone()).unwrap_or(&[]);
     (15..=34).contains(&b.len())
+        && t.is_alphanumeric()
+        && t.has_digit()
         && b.iter().take(2).all(u8::is_ascii_alphabetic)
         && b.iter().skip(2).take(2).all(u8::is_ascii_digit)
-        && b.iter().all(u8::is_ascii_alphanumeric)
 }
 
 /// File extensions that look like top-level domains after `name@2x`.
@@ -320,9 +322,9 @@ impl Pii {
         for r in &v.candidates.numbers {
             self.number(v, r, &near, out);
         }
-        for r in &v.candidates.tokens {
-            let token = v.text.get(r.clone()).unwrap_or("");
-            if iban_shape(token) && checksum::iban(token) {
+        for t in &v.candidates.tokens {
+            let r = &t.span;
+            if iban_shape(t, v.text) && checksum::iban(v.text.get(r.clone()).unwrap_or("")) {
                 out.push(Found::new(
                     KIND,
                     "iban",
