@@ -184,12 +184,7 @@ fn name_byte(b: u8) -> bool {
 /// The value after a secret word: skip separators and further name words, then read the value.
 pub fn after_keyword(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
     let bytes = v.text.as_bytes();
-    let name_start = (0..h.start)
-        .rev()
-        .take(48)
-        .take_while(|&i| bytes.get(i).is_some_and(|&b| name_byte(b)))
-        .last()
-        .unwrap_or(h.start);
+    let name_start = name_start(bytes, h.start);
     let name = v.text.get(name_start..h.end).unwrap_or("");
     let mut i = h.end;
     let mut strong = false;
@@ -248,6 +243,17 @@ pub fn after_keyword(v: &View<'_>, h: &Hit, out: &mut Vec<Found>) {
 /// Shortest value [`assigned_tokens`] finds random enough.
 const MIN_RANDOM: usize = 24;
 
+/// Where the name ending at `end` starts: at most 48 name bytes back (the checks only look at its
+/// end), so a long run of name bytes costs no more per assignment.
+fn name_start(bytes: &[u8], end: usize) -> usize {
+    (0..end)
+        .rev()
+        .take(48)
+        .take_while(|&i| bytes.get(i).is_some_and(|&b| name_byte(b)))
+        .last()
+        .unwrap_or(end)
+}
+
 /// Random tokens assigned to any name (`acme_key=…`, `"dareboost": "…"` inside text).
 pub fn assigned_tokens(v: &View<'_>, out: &mut Vec<Found>) {
     let bytes = v.text.as_bytes();
@@ -286,11 +292,7 @@ pub fn assigned_tokens(v: &View<'_>, out: &mut Vec<Found>) {
         if value.len() < MIN_RANDOM || class_count(value) < 3 {
             continue;
         }
-        let name_start = (0..name_end)
-            .rev()
-            .take_while(|&i| bytes.get(i).is_some_and(|&b| name_byte(b)))
-            .last()
-            .unwrap_or(name_end);
+        let name_start = name_start(bytes, name_end);
         let name = v
             .text
             .get(name_start..name_end)
