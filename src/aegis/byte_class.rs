@@ -20,6 +20,9 @@ pub const PROSE: u16 = 1 << 9;
 pub const CODE: u16 = 1 << 10;
 /// Letters past `f`: a token holding one is not hex.
 pub const NOT_HEX: u16 = 1 << 11;
+/// The bytes a percent-encoded run cares about: `%` itself and what ends the run (whitespace,
+/// quotes, `<`, `>`).
+pub const PERCENT: u16 = 1 << 12;
 
 const fn table() -> [u16; 256] {
     let mut t = [0u16; 256];
@@ -52,6 +55,12 @@ const fn table() -> [u16; 256] {
         }
         if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
             c |= SPACE;
+        }
+        if matches!(
+            b,
+            b'%' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'<' | b'>'
+        ) {
+            c |= PERCENT;
         }
         if b.is_ascii_punctuation() {
             c |= PUNCT;

@@ -5,7 +5,9 @@
 
 use std::ops::Range;
 
-use super::byte_class::{class, ALPHA, DIGIT, LOWER, NOT_HEX, NUM_SEP, PUNCT, SPACE, TOKEN, UPPER};
+use super::byte_class::{
+    class, ALPHA, DIGIT, LOWER, NOT_HEX, NUM_SEP, PERCENT, PUNCT, TOKEN, UPPER,
+};
 
 /// Spans (in the original text) worth a closer look.
 #[derive(Debug, Default)]
@@ -101,8 +103,8 @@ impl Token {
 /// Shortest token run worth keeping.
 pub const MIN_TOKEN: usize = 16;
 
-/// Find all candidates in `text` (cleared first). Runs of lower-case letters, most of any text,
-/// are skipped in a tight loop; the state machines only see the bytes around them.
+/// Find all candidates in `text` (cleared first). Runs of letters, most of any text, and runs of
+/// digits are skipped in tight loops; the state machines only see the bytes around them.
 pub fn find(text: &str, out: &mut Candidates) {
     out.clear();
     let bytes = text.as_bytes();
@@ -110,53 +112,76 @@ pub fn find(text: &str, out: &mut Candidates) {
     let mut token = TokenRun::default();
     let mut words = WordRuns::default();
     let mut percent = PercentRun::default();
-    let mut prev = b' ';
+    // The previous byte when it was punctuation.
+    let mut prev_punct = None;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         let c = class(b);
-        if c & LOWER != 0 {
-            num.finish(&mut out.numbers);
+        if c & (ALPHA | DIGIT) != 0 {
             token.byte(i, c);
             words.letter(i, out);
-            let run = i;
-            i += 1;
-            while let Some(c) = bytes.get(i).map(|&b| class(b)).filter(|c| c & LOWER != 0) {
-                token.classes |= c;
-                i += 1;
+            prev_punct = None;
+            if c & DIGIT != 0 {
+                i = num.digits(i, bytes);
+            } else {
+                num.finish(&mut out.numbers);
+                let (end, switches) = letters(i, bytes, &mut token.classes);
+                out.case_switches += switches;
+                i = end;
             }
-            words.extend(i - run);
-            prev = bytes.get(i - 1).copied().unwrap_or(b' ');
             continue;
         }
-        if c & PUNCT != 0 && class(prev) & PUNCT != 0 && b != prev {
-            out.punct_pairs += 1;
-        } else if b.is_ascii_uppercase() && prev.is_ascii_lowercase() {
-            out.case_switches += 1;
+        if c & PUNCT != 0 {
+            if prev_punct.is_some_and(|p| p != b) {
+                out.punct_pairs += 1;
+            }
+            prev_punct = Some(b);
+        } else {
+            prev_punct = None;
         }
-        num.step(i, b, c, bytes, &mut out.numbers);
+        num.other(b, c, &mut out.numbers);
         if c & TOKEN != 0 {
             token.byte(i, c);
         } else {
             token.end(i, &mut out.tokens);
         }
-        if c & (ALPHA | DIGIT) != 0 {
-            words.letter(i, out);
-            words.extend(1);
-        } else {
-            words.other(bytes, out);
-        }
-        if b == b'%' || c & SPACE != 0 || matches!(b, b'"' | b'\'' | b'<' | b'>') {
+        words.other(i, bytes, out);
+        if c & PERCENT != 0 {
             percent.step(i, b, bytes, &mut out.percent);
         }
-        prev = b;
         i += 1;
     }
     let end = bytes.len();
     num.finish(&mut out.numbers);
     token.end(end, &mut out.tokens);
-    words.other(bytes, out);
+    words.other(end, bytes, out);
     words.finish(out);
     percent.finish(end, &mut out.percent);
+}
+
+/// The end of the run of letters starting at `i`, and how often it switches from lower to upper
+/// case; the union of the letters' classes goes into `classes`. Alternates a tight loop over lower
+/// case with one over upper case.
+#[inline(always)]
+fn letters(mut i: usize, bytes: &[u8], classes: &mut u16) -> (usize, u32) {
+    let in_class = |i: usize, want: u16| bytes.get(i).map(|&b| class(b)).filter(|c| c & want != 0);
+    let mut switches = 0;
+    loop {
+        let lower = i;
+        while let Some(c) = in_class(i, LOWER) {
+            *classes |= c;
+            i += 1;
+        }
+        let upper = i;
+        while let Some(c) = in_class(i, UPPER) {
+            *classes |= c;
+            i += 1;
+        }
+        if i == upper {
+            return (i, switches);
+        }
+        switches += u32::from(upper > lower);
+    }
 }
 
 /// The current run of token bytes and the union of their classes.
@@ -198,27 +223,41 @@ struct NumberRun {
 }
 
 impl NumberRun {
+    /// Takes the run of digits starting at `i`; returns its end.
     #[inline]
-    fn step(&mut self, i: usize, b: u8, c: u16, bytes: &[u8], out: &mut Vec<Range<usize>>) {
-        if c & DIGIT != 0 {
-            if self.start.is_none() {
-                // A digit glued to a letter belongs to a token, not a number.
-                let before = i.checked_sub(1).and_then(|p| bytes.get(p)).copied();
-                if before.is_some_and(|p| class(p) & ALPHA != 0) {
-                    return;
-                }
-                let lead = match before {
-                    Some(b'+' | b'(') => i - 1,
-                    _ => i,
-                };
-                self.start = Some(lead);
-                self.digits = 0;
-                self.dots = 0;
+    fn digits(&mut self, mut i: usize, bytes: &[u8]) -> usize {
+        while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+            self.digit(i, bytes);
+            i += 1;
+        }
+        i
+    }
+
+    #[inline]
+    fn digit(&mut self, i: usize, bytes: &[u8]) {
+        if self.start.is_none() {
+            // A digit glued to a letter belongs to a token, not a number.
+            let before = i.checked_sub(1).and_then(|p| bytes.get(p)).copied();
+            if before.is_some_and(|p| class(p) & ALPHA != 0) {
+                return;
             }
-            self.digits += 1;
-            self.last_digit_end = i + 1;
-            self.seps_in_row = 0;
-        } else if self.start.is_some() {
+            let lead = match before {
+                Some(b'+' | b'(') => i - 1,
+                _ => i,
+            };
+            self.start = Some(lead);
+            self.digits = 0;
+            self.dots = 0;
+        }
+        self.digits += 1;
+        self.last_digit_end = i + 1;
+        self.seps_in_row = 0;
+    }
+
+    /// A byte that is not a digit.
+    #[inline]
+    fn other(&mut self, b: u8, c: u16, out: &mut Vec<Range<usize>>) {
+        if self.start.is_some() {
             if c & NUM_SEP != 0 && self.seps_in_row < 2 {
                 self.seps_in_row += 1;
                 if b == b'.' {
@@ -245,8 +284,8 @@ impl NumberRun {
 /// A word's shape is read from the text when it ends.
 #[derive(Default)]
 struct WordRuns {
-    /// Start and length of the current word of letters and digits.
-    word: Option<(usize, usize)>,
+    /// Start of the current word of letters and digits.
+    word: Option<usize>,
     /// Non-alphanumeric bytes since the last word ended.
     gap: usize,
     spelled_start: usize,
@@ -268,21 +307,15 @@ impl WordRuns {
             if self.gap > 2 {
                 self.flush_bytes(out);
             }
-            self.word = Some((i, 0));
+            self.word = Some(i);
         }
     }
 
+    /// A byte at `i` that is neither a letter nor a digit.
     #[inline]
-    fn extend(&mut self, n: usize) {
-        if let Some((_, len)) = &mut self.word {
-            *len += n;
-        }
-    }
-
-    #[inline]
-    fn other(&mut self, bytes: &[u8], out: &mut Candidates) {
-        if let Some((start, len)) = self.word.take() {
-            self.end_word(bytes, start, len, out);
+    fn other(&mut self, i: usize, bytes: &[u8], out: &mut Candidates) {
+        if let Some(start) = self.word.take() {
+            self.end_word(bytes, start, i - start, out);
             self.gap = 0;
         }
         self.gap += 1;
@@ -441,6 +474,36 @@ mod tests {
                 "01101000 01101001 01101000 01101001",
                 "49 67 6e 6f 72 65 20 61"
             ]
+        );
+    }
+
+    #[test]
+    fn case_switches_and_punctuation_pairs_inside_and_between_runs() {
+        // Lower to upper: `aB`, `cD`, `eF` (twice in one run), `xY`; not `AB`, `Ab`, `.Q` or `1Z`.
+        let c = cands("aBcDeF ABab Xy xYZ .Q 1Z");
+        assert_eq!(c.case_switches, 4);
+        assert_eq!(c.punct_pairs, 0);
+        // `.,` and `,;` are pairs; `..`, `a.` and `. ,` are not.
+        let c = cands("x.,;y .. a. . ,");
+        assert_eq!(c.punct_pairs, 2);
+        assert_eq!(c.case_switches, 0);
+    }
+
+    #[test]
+    fn digit_runs_next_to_letters_and_separators() {
+        // The first digit glued to a letter starts nothing; the rest of the run can.
+        let t = "id x12345678 and ab1234567, tel (555) 010-9999a 7";
+        let c = cands(t);
+        assert_eq!(spans(t, &c.numbers), vec!["2345678", "(555) 010-9999"]);
+    }
+
+    #[test]
+    fn percent_runs_end_at_whitespace_quotes_and_angle_brackets() {
+        let t = "<%41%42%43>'%44%45%46\"%47%48%49\t%4A%4B %4C x%4D%4E%4F%50";
+        let c = cands(t);
+        assert_eq!(
+            spans(t, &c.percent),
+            vec!["%41%42%43", "%44%45%46", "%47%48%49", "x%4D%4E%4F%50"]
         );
     }
 
