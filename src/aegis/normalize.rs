@@ -127,8 +127,8 @@ fn is_ws(b: u8) -> bool {
 }
 
 /// The ASCII fast path: copy everything up to the next whitespace that is not a lone space (found
-/// eight bytes at a time), emit one space for that whitespace run, then lower-case the lot. The offset map is only written
-/// once a run of two or more whitespace bytes has been collapsed.
+/// eight bytes at a time), emit one space for that whitespace run, then lower-case the lot. The
+/// offset map is only written once a run of two or more whitespace bytes has been collapsed.
 fn ascii_only(bytes: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) {
     out.reserve(bytes.len());
     let mut collapsed = false;
